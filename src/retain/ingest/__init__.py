@@ -1,0 +1,1 @@
+"""Order-history file formats: read, validate, and hand over as an ``OrderBatch``."""

@@ -1,0 +1,135 @@
+"""Read any supported order file into a validated ``ParsedFile``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from retain.ingest import cdnow, generic, shopify
+from retain.ingest.build import build_batch
+from retain.ingest.canonical import ORDER_ROW, ParseSpec
+from retain.ingest.files import (
+    ImportFileError,
+    encoding_error,
+    first_line,
+    parse_header,
+    read_bytes,
+    sniff_delimiter,
+)
+from retain.ingest.table import BAD, LINE, RECORD, line_numbers
+from retain.ingest.validate import REASON, validate
+from retain.service.batch import ParsedFile
+
+Format = Literal["auto", "shopify", "csv", "cdnow"]
+FORMATS: tuple[Format, ...] = ("auto", "shopify", "csv", "cdnow")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    mapping: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    timezone: str = "UTC"
+    currency: str | None = None
+    delimiter: str | None = None
+
+
+def detect_format(data: bytes, delimiter: str) -> Format:
+    first = first_line(data)
+    if cdnow.looks_like(first):
+        return "cdnow"
+    if shopify.looks_like(parse_header(data, delimiter)):
+        return "shopify"
+    return "csv"
+
+
+def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = None) -> ParsedFile:
+    """Parse and validate ``path``; raises ``ImportFileError`` when nothing can be read."""
+    options = options or ReadOptions()
+    data = read_bytes(path)
+    delimiter = options.delimiter or sniff_delimiter(first_line(data))
+    chosen = detect_format(data, delimiter) if fmt == "auto" else fmt
+    try:
+        raw, spec = _parse(chosen, data, delimiter, options)
+    except (pl.exceptions.ComputeError, UnicodeDecodeError):
+        error = encoding_error(path, data)
+        if error is None:
+            raise
+        raise error from None
+    checked = validate(raw, spec)
+    if BAD in checked.columns:
+        checked = checked.with_columns(pl.coalesce(BAD, REASON).alias(REASON))
+    rejects, good = _split(checked)
+    return ParsedFile(
+        format=chosen,
+        rows=checked.height,
+        batch=build_batch(good),
+        rejects=_describe_rejects(rejects, data, delimiter, chosen),
+    )
+
+
+def _parse(fmt: Format, data: bytes, delimiter: str, options: ReadOptions) -> tuple[pl.DataFrame, ParseSpec]:
+    if fmt == "cdnow":
+        return cdnow.read(data)
+    header = parse_header(data, delimiter)
+    if fmt == "shopify":
+        return shopify.read(data, header, delimiter)
+    return generic.read(
+        data,
+        header,
+        delimiter,
+        generic.parse_mapping(list(f"{k}={v}" for k, v in options.mapping.items())),
+        date_format=options.date_format,
+        timezone=options.timezone,
+        currency=options.currency,
+    )
+
+
+def _split(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A bad row spoils its whole order: a half-imported order would be wrong."""
+    at_fault = pl.col(REASON).is_not_null()
+    spoiled = at_fault.any().over("order_key") | pl.col("order_key").is_null()
+    marked = checked.with_columns(spoiled.alias("__spoiled"), at_fault.alias("at_fault"))
+    bad = marked.filter(pl.col("__spoiled")).with_columns(
+        pl.coalesce(REASON, pl.format("another row of order {} is invalid", pl.col("order_key"))).alias(REASON)
+    )
+    good = marked.filter(~pl.col("__spoiled")).drop("__spoiled", "at_fault")
+    return bad.select(RECORD, REASON, "at_fault", *([LINE] if LINE in bad.columns else [])), good
+
+
+def _describe_rejects(rejects: pl.DataFrame, data: bytes, delimiter: str, fmt: Format) -> pl.DataFrame:
+    """Rejected rows with their physical line, reason and original cells, in file order."""
+    empty = pl.DataFrame(schema={"line": pl.UInt32, "reason": pl.String, "at_fault": pl.Boolean})
+    if rejects.height == 0:
+        return empty
+    if fmt == "cdnow":
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        described = rejects.select(
+            pl.col(LINE).alias("line"), pl.col(REASON).alias("reason"), "at_fault"
+        ).with_columns(pl.col("line").map_elements(lambda n: lines[n - 1], return_dtype=pl.String).alias("row"))
+        return described.sort("line")
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader, [])
+    wanted = set(rejects[RECORD].to_list())
+    cells: dict[int, list[str]] = {}
+    for record, row in enumerate(reader):
+        if record in wanted:
+            cells[record] = row + [""] * (len(header) - len(row))
+    originals = pl.DataFrame(
+        {RECORD: list(cells), **{h or f"column {i + 1}": [cells[r][i] for r in cells] for i, h in enumerate(header)}},
+        schema={RECORD: pl.UInt32, **{h or f"column {i + 1}": pl.String for i, h in enumerate(header)}},
+    )
+    described = rejects.join(line_numbers(data, delimiter), on=RECORD, how="left").join(originals, on=RECORD, how="left")
+    return described.rename({LINE: "line", REASON: "reason"}).drop(RECORD).sort("line")
+
+
+def write_rejects(rejects: pl.DataFrame, path: Path) -> None:
+    rejects.drop("at_fault").write_csv(path)
+
+
+__all__ = ["FORMATS", "Format", "ImportFileError", "ReadOptions", "ORDER_ROW", "read_orders", "write_rejects"]

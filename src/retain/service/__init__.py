@@ -1,0 +1,1 @@
+"""Use cases, working through the ports in ``retain.service.ports``."""

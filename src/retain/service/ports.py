@@ -1,0 +1,38 @@
+"""The outside world as the use cases see it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
+
+from retain.domain.imports import ImportCounts
+from retain.service.batch import OrderBatch
+
+# (stage, done, total): called as long work advances, for progress bars.
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    """A progress sink that shows nothing."""
+
+
+class OrderWriter(Protocol):
+    def write_batch(self, batch: OrderBatch, progress: Progress) -> ImportCounts: ...
+
+
+class UnitOfWork(Protocol):
+    orders: OrderWriter
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

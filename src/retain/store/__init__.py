@@ -1,0 +1,1 @@
+"""SQLAlchemy adapter: tables, migrations, unit of work and bulk writers."""

@@ -1,0 +1,107 @@
+"""The relational schema. Money columns hold integer minor units of the row's currency."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from retain.store.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(255), unique=True),
+    Column("email", String(320), index=True),
+    Column("name", String(255)),
+    Column("phone", String(64)),
+    Column("timezone", String(64)),
+    Column("created_at", UTCDateTime),
+    Column("marketing_consent", Boolean),
+    Column("consent_source", String(64)),
+    Column("consent_at", UTCDateTime),
+    Column("birthday", Date),
+    Column("attributes", JSON, nullable=False, default=dict),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # The importer's identity for a product: its SKU, or its title when it has none.
+    Column("key", String(512), nullable=False, unique=True),
+    Column("sku", String(255)),
+    Column("title", String(512), nullable=False),
+    Column("category", String(255)),
+    Column("price", BigInteger),
+    Column("currency", String(3)),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(255), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("placed_at", UTCDateTime, nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("subtotal", BigInteger, nullable=False),
+    Column("discounts", BigInteger, nullable=False),
+    Column("shipping", BigInteger, nullable=False),
+    Column("tax", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("financial_status", String(32), nullable=False),
+    Column("paid_at", UTCDateTime),
+    Column("cancelled_at", UTCDateTime),
+    Column("discount_codes", Text),
+    Column("tags", Text),
+    Column("source", String(64)),
+    Column("item_count", Integer, nullable=False),
+    # Digest of everything imported for the order: re-importing an unchanged order is a no-op.
+    Column("content_hash", String(32), nullable=False),
+    CheckConstraint("total >= 0", name="total_not_negative"),
+    CheckConstraint("refunded >= 0", name="refunded_not_negative"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), index=True),
+    Column("sku", String(255)),
+    Column("title", String(512), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("line_discount", BigInteger, nullable=False),
+    UniqueConstraint("order_id", "position", name="uq_order_lines_order_position"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+Index("ix_orders_customer_placed", orders.c.customer_id, orders.c.placed_at)
