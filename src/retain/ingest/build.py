@@ -76,7 +76,9 @@ def _orders(rows: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce("item_count", "__items", pl.lit(0)).alias("item_count"),
         pl.col("__lines").fill_null(""),
     )
-    digest = pl.concat_str(pl.all().exclude("__lines").cast(pl.String).fill_null("\x00"), "__lines", separator="\x1f")
+    digest = pl.concat_str(
+        pl.all().exclude("__lines").cast(pl.String).fill_null("\x00"), "__lines", separator="\x1f"
+    )
     hashed = orders.with_columns(digest.map_batches(_hash, return_dtype=pl.String).alias("content_hash"))
     return hashed.drop("__lines").cast(ORDER_SCHEMA)  # type: ignore[arg-type]
 

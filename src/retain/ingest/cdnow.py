@@ -25,7 +25,9 @@ def looks_like(first: str) -> bool:
 
 
 def read(data: bytes) -> tuple[pl.DataFrame, ParseSpec]:
-    columns: dict[str, list[str | None]] = {k: [] for k in ("customer", "date", "cds", "dollars", "__order_key", BAD)}
+    columns: dict[str, list[str | None]] = {
+        k: [] for k in ("customer", "date", "cds", "dollars", "__order_key", BAD)
+    }
     lines: list[int] = []
     seen: Counter[tuple[str, str]] = Counter()
     for number, raw in enumerate(data.decode("utf-8").splitlines(), start=1):
@@ -56,6 +58,11 @@ def read(data: bytes) -> tuple[pl.DataFrame, ParseSpec]:
     spec = ParseSpec(
         date_format="%Y%m%d",
         required=frozenset({"placed_at", "total", "item_count"}),
-        labels={"placed_at": "date", "total": "dollar value", "item_count": "number of CDs", "order_key": "row"},
+        labels={
+            "placed_at": "date",
+            "total": "dollar value",
+            "item_count": "number of CDs",
+            "order_key": "row",
+        },
     )
     return canonical(frame, fields, pl.lit(True)), spec

@@ -18,13 +18,32 @@ from retain.ingest.table import RECORD, read_strings
 NAME = "csv"
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "order_key": ("order_id", "order id", "order", "order_number", "order number", "invoice", "invoiceno", "invoice_id", "transaction_id"),
+    "order_key": (
+        "order_id",
+        "order id",
+        "order",
+        "order_number",
+        "order number",
+        "invoice",
+        "invoiceno",
+        "invoice_id",
+        "transaction_id",
+    ),
     "customer_id": ("customer_id", "customer id", "customer", "customer_number", "client_id", "user_id"),
     "email": ("email", "e-mail", "customer_email", "email_address"),
     "name": ("name", "customer_name", "full_name"),
     "phone": ("phone", "phone_number", "telephone"),
     "accepts_marketing": ("accepts_marketing", "marketing_consent", "opt_in"),
-    "placed_at": ("placed_at", "order_date", "date", "created_at", "invoicedate", "invoice_date", "timestamp", "purchase_date"),
+    "placed_at": (
+        "placed_at",
+        "order_date",
+        "date",
+        "created_at",
+        "invoicedate",
+        "invoice_date",
+        "timestamp",
+        "purchase_date",
+    ),
     "currency": ("currency", "currency_code"),
     "subtotal": ("subtotal",),
     "discounts": ("discounts", "discount", "discount_amount"),
@@ -119,14 +138,20 @@ def read(
 ) -> tuple[pl.DataFrame, ParseSpec]:
     unknown = [c for c in mapping.values() if c not in header]
     if unknown:
-        raise ImportFileError(f"--map names column(s) not in the file: {', '.join(unknown)}; the file has: {', '.join(header)}")
+        raise ImportFileError(
+            f"--map names column(s) not in the file: {', '.join(unknown)}; the file has: {', '.join(header)}"
+        )
     sources = match_columns(header, {f: a for f, a in ALIASES.items() if f not in mapping}) | mapping
     if "placed_at" not in sources:
         raise ImportFileError("no order date column found; map one with --map placed_at=COLUMN")
     if "customer_id" not in sources and "email" not in sources:
-        raise ImportFileError("no customer column found; map one with --map customer_id=COLUMN or --map email=COLUMN")
+        raise ImportFileError(
+            "no customer column found; map one with --map customer_id=COLUMN or --map email=COLUMN"
+        )
     if "total" not in sources and "unit_price" not in sources:
-        raise ImportFileError("no amount column found; map one with --map total=COLUMN (or unit_price=COLUMN)")
+        raise ImportFileError(
+            "no amount column found; map one with --map total=COLUMN (or unit_price=COLUMN)"
+        )
     if "currency" not in sources and currency is None:
         raise ImportFileError("the file has no currency column; pass --currency, for example --currency USD")
     frame = read_strings(data, header, list(dict.fromkeys(sources.values())), delimiter)

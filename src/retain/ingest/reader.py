@@ -60,6 +60,8 @@ def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = 
         if error is None:
             raise
         raise error from None
+    if raw.height == 0:
+        raise ImportFileError(f"{path}: no rows below the header")
     checked = validate(raw, spec)
     if BAD in checked.columns:
         checked = checked.with_columns(pl.coalesce(BAD, REASON).alias(REASON))
@@ -82,7 +84,7 @@ def _parse(fmt: Format, data: bytes, delimiter: str, options: ReadOptions) -> tu
         data,
         header,
         delimiter,
-        generic.parse_mapping(list(f"{k}={v}" for k, v in options.mapping.items())),
+        generic.parse_mapping([f"{k}={v}" for k, v in options.mapping.items()]),
         date_format=options.date_format,
         timezone=options.timezone,
         currency=options.currency,
@@ -95,7 +97,9 @@ def _split(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     spoiled = at_fault.any().over("order_key") | pl.col("order_key").is_null()
     marked = checked.with_columns(spoiled.alias("__spoiled"), at_fault.alias("at_fault"))
     bad = marked.filter(pl.col("__spoiled")).with_columns(
-        pl.coalesce(REASON, pl.format("another row of order {} is invalid", pl.col("order_key"))).alias(REASON)
+        pl.coalesce(REASON, pl.format("another row of order {} is invalid", pl.col("order_key"))).alias(
+            REASON
+        )
     )
     good = marked.filter(~pl.col("__spoiled")).drop("__spoiled", "at_fault")
     return bad.select(RECORD, REASON, "at_fault", *([LINE] if LINE in bad.columns else [])), good
@@ -110,7 +114,9 @@ def _describe_rejects(rejects: pl.DataFrame, data: bytes, delimiter: str, fmt: F
         lines = data.decode("utf-8", errors="replace").splitlines()
         described = rejects.select(
             pl.col(LINE).alias("line"), pl.col(REASON).alias("reason"), "at_fault"
-        ).with_columns(pl.col("line").map_elements(lambda n: lines[n - 1], return_dtype=pl.String).alias("row"))
+        ).with_columns(
+            pl.col("line").map_elements(lambda n: lines[n - 1], return_dtype=pl.String).alias("row")
+        )
         return described.sort("line")
     text = data.decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -121,15 +127,21 @@ def _describe_rejects(rejects: pl.DataFrame, data: bytes, delimiter: str, fmt: F
         if record in wanted:
             cells[record] = row + [""] * (len(header) - len(row))
     originals = pl.DataFrame(
-        {RECORD: list(cells), **{h or f"column {i + 1}": [cells[r][i] for r in cells] for i, h in enumerate(header)}},
+        {
+            RECORD: list(cells),
+            **{h or f"column {i + 1}": [cells[r][i] for r in cells] for i, h in enumerate(header)},
+        },
         schema={RECORD: pl.UInt32, **{h or f"column {i + 1}": pl.String for i, h in enumerate(header)}},
     )
-    described = rejects.join(line_numbers(data, delimiter), on=RECORD, how="left").join(originals, on=RECORD, how="left")
-    return described.rename({LINE: "line", REASON: "reason"}).drop(RECORD).sort("line")
+    described = rejects.join(line_numbers(data, delimiter), on=RECORD, how="left").join(
+        originals, on=RECORD, how="left"
+    )
+    described = described.rename({LINE: "line", REASON: "reason"}).drop(RECORD)
+    return described.select("line", "reason", pl.exclude("line", "reason")).sort("line")
 
 
 def write_rejects(rejects: pl.DataFrame, path: Path) -> None:
     rejects.drop("at_fault").write_csv(path)
 
 
-__all__ = ["FORMATS", "Format", "ImportFileError", "ReadOptions", "ORDER_ROW", "read_orders", "write_rejects"]
+__all__ = ["FORMATS", "ORDER_ROW", "Format", "ImportFileError", "ReadOptions", "read_orders", "write_rejects"]

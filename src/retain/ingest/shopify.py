@@ -61,6 +61,6 @@ def read(data: bytes, header: list[str], delimiter: str) -> tuple[pl.DataFrame, 
     spec = ParseSpec(
         date_format=DATE_FORMAT,
         required=frozenset(f for f in REQUIRED if not f.startswith("__")),
-        labels={f: c for f, c in sources.items()} | {"order_key": sources["__name"]},
+        labels=dict(sources.items()) | {"order_key": sources["__name"]},
     )
     return canonical(frame, fields, first_row_of_order("__order_key")), spec

@@ -22,7 +22,8 @@ class OrderWriter(Protocol):
 
 
 class UnitOfWork(Protocol):
-    orders: OrderWriter
+    @property
+    def orders(self) -> OrderWriter: ...
 
     def __enter__(self) -> Self: ...
 

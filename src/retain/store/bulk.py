@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, select
 
 from retain.domain.imports import ImportCounts
 from retain.service.batch import OrderBatch
@@ -55,8 +55,16 @@ class BulkOrderWriter:
         """Existing rows of ``table`` whose ``key`` is among ``values``."""
         cols = [table.c[key], *(table.c[c] for c in columns)]
         found: list[tuple[Any, ...]] = []
-        for part in chunks(values, LOOKUP_CHUNK):
-            found.extend(tuple(r) for r in self.connection.execute(select(*cols).where(cols[0].in_(part))))
+        if self.connection.dialect.name == "postgresql" and values:
+            # One round trip with an array parameter; long IN lists plan badly there.
+            keys = bindparam("keys", value=list(values), type_=ARRAY(cols[0].type))
+            found.extend(
+                tuple(r) for r in self.connection.execute(select(*cols).where(cols[0] == any_(keys)))
+            )
+        else:
+            for part in chunks(values, LOOKUP_CHUNK):
+                query = select(*cols).where(cols[0].in_(part))
+                found.extend(tuple(r) for r in self.connection.execute(query))
         schema = {c.name: _POLARS_TYPES[c.name] for c in cols}
         return pl.DataFrame(found, schema=schema, orient="row")
 
@@ -72,6 +80,9 @@ class BulkOrderWriter:
     def _insert(self, table: Table, frame: pl.DataFrame, progress: Progress | None = None) -> None:
         if frame.height == 0:
             return
+        if self.connection.dialect.driver == "psycopg":
+            self._copy(table, frame, progress)
+            return
         names = ", ".join(frame.columns)
         marks = ", ".join([self._mark] * frame.width)
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
@@ -80,6 +91,18 @@ class BulkOrderWriter:
             self.connection.exec_driver_sql(sql, rows.slice(start, WRITE_CHUNK).rows())
             if progress is not None:
                 progress(table.name, min(start + WRITE_CHUNK, rows.height), rows.height)
+
+    def _copy(self, table: Table, frame: pl.DataFrame, progress: Progress | None) -> None:
+        """PostgreSQL's COPY, inside the current transaction: an order of magnitude faster."""
+        driver = self.connection.connection.driver_connection
+        sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN"
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            for start in range(0, frame.height, WRITE_CHUNK):
+                with cursor.copy(sql) as copy:
+                    for row in frame.slice(start, WRITE_CHUNK).iter_rows():
+                        copy.write_row(row)
+                if progress is not None:
+                    progress(table.name, min(start + WRITE_CHUNK, frame.height), frame.height)
 
     def _update(self, table: Table, frame: pl.DataFrame) -> None:
         """``frame`` holds ``id`` and the columns to set."""
@@ -108,13 +131,18 @@ class BulkOrderWriter:
         self._insert(
             customers,
             new.select(
-                "external_id", "email", "name", "phone",
+                "external_id",
+                "email",
+                "name",
+                "phone",
                 pl.col("first_order_at").alias("created_at"),
                 "marketing_consent",
-                pl.when(pl.col("consent_at").is_not_null()).then(pl.lit(CONSENT_SOURCE)).alias("consent_source"),
+                pl.when(pl.col("consent_at").is_not_null())
+                .then(pl.lit(CONSENT_SOURCE))
+                .alias("consent_source"),
                 "consent_at",
                 pl.lit("{}").alias("attributes"),
-            ),  # fmt: skip
+            ),
         )
         counts.customers_created = new.height
         merged = batch.join(existing, on="customer_key", how="inner", suffix="_old")
@@ -125,12 +153,21 @@ class BulkOrderWriter:
             "id",
             pl.coalesce("name", "name_old").alias("name"),
             pl.coalesce("phone", "phone_old").alias("phone"),
-            pl.when(newer_consent).then("marketing_consent").otherwise("marketing_consent_old").alias("marketing_consent"),
+            pl.when(newer_consent)
+            .then("marketing_consent")
+            .otherwise("marketing_consent_old")
+            .alias("marketing_consent"),
             pl.when(newer_consent).then(pl.lit(CONSENT_SOURCE)).otherwise(None).alias("__source"),
             pl.when(newer_consent).then("consent_at").otherwise("consent_at_old").alias("consent_at"),
             pl.min_horizontal("first_order_at", "created_at").alias("created_at"),
         )
-        changed = update.join(merged.select("id", "name_old", "phone_old", "marketing_consent_old", "consent_at_old", "created_at"), on="id", suffix="_old")
+        changed = update.join(
+            merged.select(
+                "id", "name_old", "phone_old", "marketing_consent_old", "consent_at_old", "created_at"
+            ),
+            on="id",
+            suffix="_old",
+        )
         changed = changed.filter(
             pl.col("name").ne_missing(pl.col("name_old"))
             | pl.col("phone").ne_missing(pl.col("phone_old"))
@@ -138,8 +175,12 @@ class BulkOrderWriter:
             | pl.col("consent_at").ne_missing(pl.col("consent_at_old"))
             | pl.col("created_at").ne_missing(pl.col("created_at_old"))
         )
-        self._update(customers, changed.select("id", "name", "phone", "marketing_consent", "consent_at", "created_at"))
-        consent_changed = changed.filter(pl.col("__source").is_not_null()).select("id", pl.col("__source").alias("consent_source"))
+        self._update(
+            customers, changed.select("id", "name", "phone", "marketing_consent", "consent_at", "created_at")
+        )
+        consent_changed = changed.filter(pl.col("__source").is_not_null()).select(
+            "id", pl.col("__source").alias("consent_source")
+        )
         self._update(customers, consent_changed)
         counts.customers_updated = changed.height
         return self._existing_customers(batch).select("customer_key", pl.col("id").alias("customer_id"))
@@ -197,7 +238,16 @@ class BulkOrderWriter:
         rows = (
             batch.join(order_ids, on="order_external_id", how="inner")
             .join(product_ids, on="product_key", how="left")
-            .select("order_id", "position", "product_id", "sku", "title", "quantity", "unit_price", "line_discount")
+            .select(
+                "order_id",
+                "position",
+                "product_id",
+                "sku",
+                "title",
+                "quantity",
+                "unit_price",
+                "line_discount",
+            )
         )
         self._insert(order_lines, rows, progress)
         counts.lines_written = rows.height

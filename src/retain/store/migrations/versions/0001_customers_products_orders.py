@@ -72,9 +72,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(32), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_orders"),
         sa.UniqueConstraint("external_id", name="uq_orders_external_id"),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name="fk_orders_customer_id_customers"
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name="fk_orders_customer_id_customers"),
         sa.CheckConstraint("total >= 0", name="ck_orders_total_not_negative"),
         sa.CheckConstraint("refunded >= 0", name="ck_orders_refunded_not_negative"),
     )
@@ -100,9 +98,7 @@ def upgrade() -> None:
             name="fk_order_lines_order_id_orders",
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name="fk_order_lines_product_id_products"
-        ),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name="fk_order_lines_product_id_products"),
         sa.CheckConstraint("quantity > 0", name="ck_order_lines_quantity_positive"),
     )
     op.create_index("ix_order_lines_product_id", "order_lines", ["product_id"])

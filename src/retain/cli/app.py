@@ -1,0 +1,43 @@
+"""Top-level command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from retain import __version__
+from retain.cli import database, demo, imports, summary
+
+app = typer.Typer(
+    name="retain",
+    help="Retain: a self-hosted customer-retention engine for online stores.\n\n"
+    "Import your order history, then read the summary or serve the dashboard. "
+    "Data lives in $RETAIN_DATABASE_URL (default: retain.db in this directory); "
+    "every command also takes --db.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(imports.app, name="import")
+app.add_typer(database.app, name="db")
+app.command("summary")(summary.summary)
+app.command("demo")(demo.demo)
+app.command("serve")(demo.serve)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"retain {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """Retain command line."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,71 @@
+"""``retain demo`` and ``retain serve``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from retain.bootstrap import bootstrap
+from retain.cli.summary import print_summary
+from retain.cli.ui import DbOption, console, fail, progress_bars
+from retain.config import database_url
+from retain.ingest.reader import read_orders
+from retain.service.imports import import_orders
+from retain.store.queries import store_summary
+from retain.web.app import create_app
+
+DEMO_DB = "sqlite:///retain-demo.db"
+
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
+
+
+def demo(
+    customers: Annotated[
+        int, typer.Option(help="Customers in the synthetic store.", min=1, max=1_000_000)
+    ] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same store.")] = 7,
+    out: Annotated[Path, typer.Option(help="Folder for the generated export files.")] = Path("demo-store"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")] = True,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    db: Annotated[
+        str | None, typer.Option("--db", help=f"Database for the demo store. Default: {DEMO_DB}.")
+    ] = None,
+) -> None:
+    """Generate a believable synthetic store, import it as a real export, show the summary.
+
+    The store's Shopify-format order export goes through the same importer as your own
+    files (`retain import orders`). Running the demo again re-imports the same files and
+    changes nothing.
+    """
+    from retain.demo.generator import generate_store  # numpy is only needed here
+
+    app = bootstrap(db or DEMO_DB)
+    with progress_bars() as (sink, bars):
+        making = bars.add_task(f"generating {customers:,} customers", total=None)
+        store = generate_store(out, customers=customers, seed=seed)
+        bars.update(making, total=1, completed=1)
+        parsed = read_orders(store.orders_csv, "shopify")
+        import_orders(parsed, app.unit_of_work(), progress=sink)
+    console.print(f"Generated and imported {store.orders_csv} ({store.line_items:,} line items).")
+    print_summary(store_summary(app.engine))
+    if serve:
+        _serve(app.url, host, port)
+
+
+def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, db: DbOption = None) -> None:
+    """Serve the dashboard on http://HOST:PORT."""
+    _serve(database_url(db), host, port)
+
+
+def _serve(url: str, host: str, port: int) -> None:
+    app = bootstrap(url)
+    console.print(f"Dashboard on [bold]http://{host}:{port}[/]  (Ctrl-C to stop)")
+    try:
+        uvicorn.run(create_app(app.engine), host=host, port=port, log_level="warning")
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", 1)

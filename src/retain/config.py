@@ -1,0 +1,21 @@
+"""Settings from the environment (``RETAIN_*``), overridable on the command line."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///retain.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RETAIN_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+
+def database_url(override: str | None = None) -> str:
+    """``--db`` wins over ``RETAIN_DATABASE_URL``; a bare path means a SQLite file."""
+    url = override or Settings().database_url
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    return url

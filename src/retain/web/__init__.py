@@ -1,0 +1,1 @@
+"""The server-rendered dashboard. CSS is served from the package: no CDN."""

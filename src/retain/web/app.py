@@ -1,0 +1,43 @@
+"""The dashboard application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from retain import __version__
+from retain.domain.summary import StoreSummary
+from retain.store.queries import store_summary
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def get_summary(request: Request) -> StoreSummary:
+    engine: Engine = request.app.state.engine
+    return store_summary(engine)
+
+
+SummaryDep = Annotated[StoreSummary, Depends(get_summary)]
+
+
+def create_app(engine: Engine) -> FastAPI:
+    app = FastAPI(title="Retain", version=__version__, docs_url=None, redoc_url=None)
+    app.state.engine = engine
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request, figures: SummaryDep) -> HTMLResponse:
+        return templates.TemplateResponse(request, "home.html", {"summary": figures, "version": __version__})
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
