@@ -9,13 +9,12 @@ import pytest
 
 from retain.ingest.canonical import FIELDS, ORDER_ROW, ParseSpec
 from retain.ingest.table import RECORD
-from retain.ingest.validate import EXPONENT, POWER, REASON, SCALE, parse_amount, parse_datetime, validate
+from retain.ingest.validate import EXPONENT, POWER, REASON, parse_amount, parse_datetime, validate
 
 
 def amounts(cells: list[str | None], exponent: int = 2) -> list[tuple[int | None, bool]]:
     frame = pl.DataFrame(
-        {"x": cells, EXPONENT: [exponent] * len(cells), POWER: [10**exponent] * len(cells),
-         SCALE: [10 ** (8 - exponent)] * len(cells)},
+        {"x": cells, EXPONENT: [exponent] * len(cells), POWER: [10**exponent] * len(cells)},
     ).with_columns(pl.col("x").str.strip_chars().replace("", None))  # fmt: skip
     value, bad = parse_amount("x")
     out = frame.select(value.alias("v"), bad.alias("b"))

@@ -12,10 +12,19 @@ class ImportFileError(Exception):
     """The file cannot be imported at all; the message is one line for the user."""
 
 
-def read_bytes(path: Path) -> bytes:
-    """The file's content without a UTF-8 BOM, refusing what is not UTF-8 text."""
+HEAD_BYTES = 1 << 16
+
+
+def read_head(path: Path) -> bytes:
+    """The start of the file (enough for its header), with the same checks as ``read_bytes``."""
+    return read_bytes(path, limit=HEAD_BYTES)
+
+
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The file's content (or its first ``limit`` bytes) without a UTF-8 BOM; refuses non-text."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read() if limit is None else handle.read(limit)
     except FileNotFoundError:
         raise ImportFileError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -8,6 +8,8 @@ customer's rows of the same date, so re-importing the file finds the same orders
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from retain.ingest.canonical import FIELDS, ParseSpec, canonical, first_row_of_order
@@ -127,7 +129,7 @@ def detect_date_format(values: pl.Series, column: str) -> str:
 
 
 def read(
-    data: bytes,
+    source: Path,
     header: list[str],
     delimiter: str,
     mapping: dict[str, str],
@@ -154,7 +156,7 @@ def read(
         )
     if "currency" not in sources and currency is None:
         raise ImportFileError("the file has no currency column; pass --currency, for example --currency USD")
-    frame = read_strings(data, header, list(dict.fromkeys(sources.values())), delimiter)
+    frame = read_strings(source, header, list(dict.fromkeys(sources.values())), delimiter)
     if date_format is None:
         date_format = detect_date_format(frame[sources["placed_at"]], sources["placed_at"])
     if "order_key" not in sources:

@@ -19,6 +19,7 @@ from retain.ingest.files import (
     first_line,
     parse_header,
     read_bytes,
+    read_head,
     sniff_delimiter,
 )
 from retain.ingest.table import BAD, LINE, RECORD, line_numbers
@@ -50,13 +51,13 @@ def detect_format(data: bytes, delimiter: str) -> Format:
 def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = None) -> ParsedFile:
     """Parse and validate ``path``; raises ``ImportFileError`` when nothing can be read."""
     options = options or ReadOptions()
-    data = read_bytes(path)
-    delimiter = options.delimiter or sniff_delimiter(first_line(data))
-    chosen = detect_format(data, delimiter) if fmt == "auto" else fmt
+    head = read_head(path)
+    delimiter = options.delimiter or sniff_delimiter(first_line(head))
+    chosen = detect_format(head, delimiter) if fmt == "auto" else fmt
     try:
-        raw, spec = _parse(chosen, data, delimiter, options)
+        raw, spec = _parse(chosen, path, head, delimiter, options)
     except (pl.exceptions.ComputeError, UnicodeDecodeError):
-        error = encoding_error(path, data)
+        error = encoding_error(path, read_bytes(path))
         if error is None:
             raise
         raise error from None
@@ -70,18 +71,20 @@ def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = 
         format=chosen,
         rows=checked.height,
         batch=build_batch(good),
-        rejects=_describe_rejects(rejects, data, delimiter, chosen),
+        rejects=_describe_rejects(rejects, path, delimiter, chosen),
     )
 
 
-def _parse(fmt: Format, data: bytes, delimiter: str, options: ReadOptions) -> tuple[pl.DataFrame, ParseSpec]:
+def _parse(
+    fmt: Format, path: Path, head: bytes, delimiter: str, options: ReadOptions
+) -> tuple[pl.DataFrame, ParseSpec]:
     if fmt == "cdnow":
-        return cdnow.read(data)
-    header = parse_header(data, delimiter)
+        return cdnow.read(read_bytes(path))
+    header = parse_header(head, delimiter)
     if fmt == "shopify":
-        return shopify.read(data, header, delimiter)
+        return shopify.read(path, header, delimiter)
     return generic.read(
-        data,
+        path,
         header,
         delimiter,
         generic.parse_mapping([f"{k}={v}" for k, v in options.mapping.items()]),
@@ -105,11 +108,12 @@ def _split(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return bad.select(RECORD, REASON, "at_fault", *([LINE] if LINE in bad.columns else [])), good
 
 
-def _describe_rejects(rejects: pl.DataFrame, data: bytes, delimiter: str, fmt: Format) -> pl.DataFrame:
+def _describe_rejects(rejects: pl.DataFrame, path: Path, delimiter: str, fmt: Format) -> pl.DataFrame:
     """Rejected rows with their physical line, reason and original cells, in file order."""
     empty = pl.DataFrame(schema={"line": pl.UInt32, "reason": pl.String, "at_fault": pl.Boolean})
     if rejects.height == 0:
         return empty
+    data = read_bytes(path)
     if fmt == "cdnow":
         lines = data.decode("utf-8", errors="replace").splitlines()
         described = rejects.select(

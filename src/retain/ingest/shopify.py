@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from retain.ingest.canonical import ParseSpec, canonical, first_row_of_order
@@ -47,12 +49,12 @@ def looks_like(header: list[str]) -> bool:
     return {"name", "lineitem name", "lineitem quantity"} <= names
 
 
-def read(data: bytes, header: list[str], delimiter: str) -> tuple[pl.DataFrame, ParseSpec]:
+def read(source: Path, header: list[str], delimiter: str) -> tuple[pl.DataFrame, ParseSpec]:
     sources = match_columns(header, ALIASES)
     missing = [ALIASES[f][0] for f in REQUIRED if f not in sources]
     if missing:
         raise ImportFileError(f"not a Shopify order export: missing column(s) {', '.join(missing)}")
-    frame = read_strings(data, header, list(dict.fromkeys(sources.values())), delimiter)
+    frame = read_strings(source, header, list(dict.fromkeys(sources.values())), delimiter)
     name, ident = pl.col(sources["__name"]), pl.col(sources["__id"]) if "__id" in sources else None
     # Orders are identified by Id, which only the first row of an order carries, else by Name.
     key = name if ident is None else pl.coalesce(ident.drop_nulls().first().over(name), name)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import polars as pl
+
+from retain.ingest.files import encoding_error, read_bytes
 
 RECORD = "__record"  # 0-based data record, blank lines included, header excluded
 LINE = "__line"  # 1-based physical line where the record starts
 BAD = "__bad"  # a reason found while reading, before any cell is looked at
 
 
-def read_strings(data: bytes, header: list[str], columns: list[str], delimiter: str) -> pl.DataFrame:
+def read_strings(source: Path | bytes, header: list[str], columns: list[str], delimiter: str) -> pl.DataFrame:
     """The chosen columns as strings, plus ``__record``; blank lines dropped.
 
     Polars parses well-formed files in parallel. A file with ragged rows makes it give up,
@@ -20,12 +23,15 @@ def read_strings(data: bytes, header: list[str], columns: list[str], delimiter: 
     """
     try:
         frame = pl.read_csv(
-            io.BytesIO(data),
+            source if isinstance(source, Path) else io.BytesIO(source),
             separator=delimiter,
             infer_schema=False,
             columns=columns,
         ).with_row_index(RECORD)
     except pl.exceptions.ComputeError:
+        data = read_bytes(source) if isinstance(source, Path) else source
+        if isinstance(source, Path) and (error := encoding_error(source, data)) is not None:
+            raise error from None
         frame = _read_exact(data, header, columns, delimiter)
     return frame.filter(~pl.all_horizontal(pl.col(columns).is_null()))
 

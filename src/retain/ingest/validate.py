@@ -11,7 +11,6 @@ import polars.selectors as cs
 
 from retain.domain.money import CURRENCY_EXPONENTS
 from retain.ingest.canonical import LINE_FIELDS, ORDER_FIELDS, ORDER_ROW, ParseSpec
-from retain.ingest.table import RECORD
 
 REASON = "__reason"
 HAS_LINE = "__has_line"
@@ -19,17 +18,9 @@ EXPONENT = "__exp"
 MONEY_FIELDS = ("subtotal", "discounts", "shipping", "tax", "total", "refunded")
 LINE_MONEY_FIELDS = ("unit_price", "line_discount")
 POWER = "__power"  # 10 ** exponent
-SCALE = "__scale"  # 10 ** (_MAX_DECIMALS - exponent)
-_MAX_DECIMALS = 8
-_EXPONENTS = pl.DataFrame(
-    {
-        "currency": list(CURRENCY_EXPONENTS),
-        EXPONENT: list(CURRENCY_EXPONENTS.values()),
-        POWER: [10**e for e in CURRENCY_EXPONENTS.values()],
-        SCALE: [10 ** (_MAX_DECIMALS - e) for e in CURRENCY_EXPONENTS.values()],
-    },
-    schema={"currency": pl.String, EXPONENT: pl.Int64, POWER: pl.Int64, SCALE: pl.Int64},
-)
+_DECIMAL = pl.Decimal(38, 8)
+_EXPONENT_OF = dict(CURRENCY_EXPONENTS)
+_POWER_OF = {code: 10**e for code, e in CURRENCY_EXPONENTS.items()}
 _TRUE = ("yes", "true", "1", "y", "subscribed", "opt-in", "opted_in")
 _FALSE = ("no", "false", "0", "n", "unsubscribed", "opt-out", "not_subscribed", "")
 
@@ -39,32 +30,29 @@ def _stripped(name: str) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def parse_amount(name: str) -> tuple[pl.Expr, pl.Expr]:
-    """(minor units, is_bad) for a decimal cell in the row's currency (``__exp`` decimals).
+def scaled_amount(name: str) -> pl.Expr:
+    """The cell as an exact decimal number of minor units (possibly fractional), never a float."""
+    # Cells arrive stripped; literal replacements are much cheaper than a regex here.
+    cleaned = pl.col(name).str.strip_chars_start("$€£").str.replace_all(",", "", literal=True)
+    # An unknown currency is reported on its own; its amounts are still checked, as cents.
+    return cleaned.cast(_DECIMAL, strict=False) * pl.col(POWER).fill_null(100)
 
-    Arithmetic on the integer and fraction parts, not a regex per currency: this runs on
-    every money cell of every row.
-    """
-    cleaned = pl.col(name).str.replace_all(r"^[$€£]|,", "")  # cells arrive stripped
-    negative = cleaned.str.starts_with("-")
-    parts = cleaned.str.strip_chars_start("+-").str.split_exact(".", 1)
-    whole_text, frac = parts.struct.field("field_0"), parts.struct.field("field_1").fill_null("")
-    digits_only = cleaned.str.contains(r"^[+-]?(?:\d+\.?\d*|\.\d+)$")
-    whole = whole_text.cast(pl.Int64, strict=False).fill_null(0)
-    scale = pl.col(SCALE)
-    frac_max = frac.str.pad_end(_MAX_DECIMALS, "0").str.slice(0, _MAX_DECIMALS).cast(pl.Int64, strict=False)
-    beyond = frac.str.slice(_MAX_DECIMALS).str.contains("[1-9]")
-    too_precise = (frac_max % scale != 0) | beyond
-    overflow = (whole_text != "") & whole_text.cast(pl.Int64, strict=False).is_null()
-    bad = cleaned.is_not_null() & (~digits_only | overflow | too_precise.fill_null(False))
-    minor = whole * pl.col(POWER) + frac_max // scale
-    value = pl.when(negative).then(-minor).otherwise(minor)
-    return pl.when(bad | cleaned.is_null()).then(None).otherwise(value), bad
+
+def amount_from_scaled(name: str, scaled: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(minor units, is_bad): more decimals than the currency has (12.345 USD) is bad, not rounded."""
+    minor = scaled.cast(pl.Int64, strict=False)
+    bad = pl.col(name).is_not_null() & (minor.is_null() | (scaled != scaled.round(0)).fill_null(True))
+    return pl.when(bad).then(None).otherwise(minor), bad
+
+
+def parse_amount(name: str) -> tuple[pl.Expr, pl.Expr]:
+    """(minor units, is_bad) for a decimal cell in the row's currency (``__power`` = 10**decimals)."""
+    return amount_from_scaled(name, scaled_amount(name))
 
 
 def parse_datetime(name: str, spec: ParseSpec) -> tuple[pl.Expr, pl.Expr]:
     """(UTC datetime, is_bad); times without an offset are read in ``spec.timezone``."""
-    text = _stripped(name)
+    text = pl.col(name)  # cells arrive stripped
     if spec.date_format is None:
         parsed = text.str.to_datetime(time_unit="us", strict=False, time_zone=spec.timezone)
     elif "%z" in spec.date_format or "%#z" in spec.date_format:
@@ -76,43 +64,16 @@ def parse_datetime(name: str, spec: ParseSpec) -> tuple[pl.Expr, pl.Expr]:
     return utc, text.is_not_null() & utc.is_null()
 
 
-def _problem(condition: pl.Expr, message: pl.Expr | str) -> tuple[pl.Expr, pl.Expr]:
-    text = pl.lit(message) if isinstance(message, str) else message
-    return condition.fill_null(False), text
+def _value(name: str) -> pl.Expr:
+    return pl.col(f"__v_{name}")
 
 
-def _explain(
-    frame: pl.DataFrame, typed: list[pl.Expr], problems: list[tuple[pl.Expr, pl.Expr]]
-) -> pl.DataFrame:
-    """Typed columns for all rows, and ``__reason`` spelled out only where a check failed.
-
-    Formatting every possible message for every row would cost more than the checks.
-    """
-    flags = [flag.alias(f"__problem{i}") for i, (flag, _) in enumerate(problems)]
-    # Lazily, so Polars computes the sub-expressions the checks share only once.
-    flagged = (
-        frame.lazy()
-        .with_columns(*flags, *(t.alias(f"__typed_{t.meta.output_name()}") for t in typed))
-        .collect()
-    )
-    any_flag = pl.any_horizontal(pl.col(r"^__problem\d+$"))
-    messages = [
-        pl.when(pl.col(f"__problem{i}")).then(text).otherwise(None) for i, (_, text) in enumerate(problems)
-    ]
-    bad = flagged.filter(any_flag).with_columns(
-        pl.concat_str(messages, separator="; ", ignore_nulls=True).alias(REASON)
-    )
-    good = flagged.filter(~any_flag).with_columns(pl.lit(None, pl.String).alias(REASON))
-    both = pl.concat([good, bad])
-    names = [t.meta.output_name() for t in typed]
-    return both.with_columns(pl.col(f"__typed_{n}").alias(n) for n in names).drop(
-        cs.matches(r"^__problem\d+$"), *(f"__typed_{n}" for n in names)
-    )
+def _bad(name: str) -> pl.Expr:
+    return pl.col(f"__bad_{name}")
 
 
-def validate(raw: pl.DataFrame, spec: ParseSpec) -> pl.DataFrame:
-    """Typed columns plus ``__reason`` (null when the row is fine) for every row."""
-    order_row = pl.col(ORDER_ROW)
+def _prepare(raw: pl.DataFrame, spec: ParseSpec) -> pl.DataFrame:
+    """Stripped cells, each row's currency and its minor unit, and which rows are lines."""
     has_line = pl.any_horizontal([pl.col(f).is_not_null() for f in ("sku", "title", "unit_price")])
     currency = _stripped("currency").str.to_uppercase()
     if spec.default_currency:
@@ -122,90 +83,121 @@ def validate(raw: pl.DataFrame, spec: ParseSpec) -> pl.DataFrame:
         + [currency.alias("currency"), has_line.alias(HAS_LINE)]
     )
     # Line rows take their order's currency (Shopify fills it on the first row only).
-    frame = frame.with_columns(
-        pl.col("currency").filter(order_row).first().over("order_key").alias("currency")
-    ).join(_EXPONENTS, on="currency", how="left")
-    problems: list[tuple[pl.Expr, pl.Expr]] = []
-    typed: list[pl.Expr] = []
-    for name in spec.required:
-        scope = order_row if name in ORDER_FIELDS else pl.col(HAS_LINE)
-        problems.append(_problem(scope & pl.col(name).is_null(), f"missing {spec.label(name)}"))
-    if "order_key" not in spec.required:
-        problems.append(_problem(pl.col("order_key").is_null(), f"missing {spec.label('order_key')}"))
-    problems.append(
-        _problem(
-            order_row & pl.col("customer_id").is_null() & pl.col("email").is_null(),
-            "missing customer: the row has neither a customer id nor an e-mail",
-        )
+    order_currency = pl.col("currency").filter(pl.col(ORDER_ROW)).first().over("order_key")
+    return frame.with_columns(order_currency.alias("currency")).with_columns(
+        pl.col("currency").replace_strict(_EXPONENT_OF, default=None, return_dtype=pl.Int64).alias(EXPONENT),
+        pl.col("currency").replace_strict(_POWER_OF, default=None, return_dtype=pl.Int64).alias(POWER),
     )
-    email = pl.col("email").str.to_lowercase()
-    problems.append(
-        _problem(
-            email.is_not_null() & ~email.str.contains(r"^[^@\s]+@[^@\s]+$"),
-            pl.format("invalid e-mail '{}'", pl.col("email")),
-        )
-    )
-    typed.append(email.alias("email"))
-    problems.append(
-        _problem(
-            pl.col("currency").is_not_null() & pl.col(EXPONENT).is_null(),
-            pl.format("unknown currency code '{}'", pl.col("currency")),
-        )
-    )
+
+
+def _parsers(spec: ParseSpec) -> list[pl.Expr]:
+    """``__v_<field>`` (typed value) and ``__bad_<field>`` for every typed field: one parse each."""
+    out: list[pl.Expr] = [pl.col("email").str.to_lowercase().alias("__v_email")]
     for name in (*MONEY_FIELDS, *LINE_MONEY_FIELDS):
-        value, bad = parse_amount(name)
-        scope = order_row if name in MONEY_FIELDS else pl.col(HAS_LINE)
-        label = spec.label(name)
-        problems.append(
-            _problem(scope & bad, pl.format(f"unreadable amount in {label}: '{{}}'", pl.col(name)))
-        )
-        problems.append(
-            _problem(scope & ~bad & (value < 0), pl.format(f"negative amount in {label}: {{}}", pl.col(name)))
-        )
-        typed.append(pl.when(scope & ~bad).then(value).otherwise(None).alias(name))
+        value, bad = amount_from_scaled(name, pl.col(f"__dec_{name}"))
+        out += [value.alias(f"__v_{name}"), bad.alias(f"__bad_{name}")]
     for name in ("placed_at", "paid_at", "cancelled_at"):
         when, bad = parse_datetime(name, spec)
-        problems.append(
-            _problem(
-                order_row & bad, pl.format(f"unreadable date in {spec.label(name)}: '{{}}'", pl.col(name))
-            )
-        )
-        typed.append(when.alias(name))
+        out += [when.alias(f"__v_{name}"), bad.alias(f"__bad_{name}")]
     for name in ("quantity", "item_count"):
         number = pl.col(name).cast(pl.Int64, strict=False)
-        scope = pl.col(HAS_LINE) if name == "quantity" else order_row
-        label = spec.label(name)
-        problems.append(
-            _problem(
-                scope & pl.col(name).is_not_null() & number.is_null(),
-                pl.format(f"unreadable number in {label}: '{{}}'", pl.col(name)),
+        out += [
+            number.alias(f"__v_{name}"),
+            (pl.col(name).is_not_null() & number.is_null()).alias(f"__bad_{name}"),
+        ]
+    consent = pl.col("accepts_marketing").str.to_lowercase()
+    out += [
+        pl.when(consent.is_in(_TRUE)).then(True).when(consent.is_in(_FALSE)).then(False).alias("__v_accepts_marketing"),
+        (consent.is_not_null() & ~consent.is_in(_TRUE + _FALSE)).alias("__bad_accepts_marketing"),
+    ]  # fmt: skip
+    return out
+
+
+Check = tuple[pl.Expr, pl.Expr | str]  # (row fails, why)
+
+
+def _checks(spec: ParseSpec) -> list[Check]:
+    """Every check as a cheap expression over the parsed columns."""
+    order_row, line_row = pl.col(ORDER_ROW), pl.col(HAS_LINE)
+    checks: list[Check] = [
+        (
+            (order_row if name in ORDER_FIELDS else line_row) & pl.col(name).is_null(),
+            f"missing {spec.label(name)}",
+        )
+        for name in sorted(spec.required | {"order_key"})
+    ]
+    checks += [
+        (
+            order_row & pl.col("customer_id").is_null() & pl.col("email").is_null(),
+            "missing customer: the row has neither a customer id nor an e-mail",
+        ),
+        (
+            _value("email").is_not_null() & ~_value("email").str.contains(r"^[^@\s]+@[^@\s]+$"),
+            pl.format("invalid e-mail '{}'", pl.col("email")),
+        ),
+        (
+            pl.col("currency").is_not_null() & pl.col(EXPONENT).is_null(),
+            pl.format("unknown currency code '{}'", pl.col("currency")),
+        ),
+    ]
+    for name in (*MONEY_FIELDS, *LINE_MONEY_FIELDS):
+        scope, label = (order_row if name in MONEY_FIELDS else line_row), spec.label(name)
+        checks += [
+            (scope & _bad(name), pl.format(f"unreadable amount in {label}: '{{}}'", pl.col(name))),
+            (scope & (_value(name) < 0), pl.format(f"negative amount in {label}: {{}}", pl.col(name))),
+        ]
+    for name in ("placed_at", "paid_at", "cancelled_at"):
+        checks.append(
+            (
+                order_row & _bad(name),
+                pl.format(f"unreadable date in {spec.label(name)}: '{{}}'", pl.col(name)),
             )
         )
-        problems.append(
-            _problem(scope & (number < 0), pl.format(f"negative quantity in {label}: {{}}", pl.col(name)))
-        )
-        typed.append(number.alias(name))
-    consent = pl.col("accepts_marketing").str.to_lowercase()
-    problems.append(
-        _problem(
-            consent.is_not_null() & ~consent.is_in(_TRUE + _FALSE),
+    for name in ("quantity", "item_count"):
+        scope, label = (line_row if name == "quantity" else order_row), spec.label(name)
+        checks += [
+            (scope & _bad(name), pl.format(f"unreadable number in {label}: '{{}}'", pl.col(name))),
+            (scope & (_value(name) < 0), pl.format(f"negative quantity in {label}: {{}}", pl.col(name))),
+        ]
+    checks += [
+        (
+            _bad("accepts_marketing"),
             pl.format(f"unreadable {spec.label('accepts_marketing')}: '{{}}'", pl.col("accepts_marketing")),
-        )
+        ),
+        (
+            order_row & (_value("refunded") > _value("total")),
+            "refunded amount is larger than the order total",
+        ),
+    ]
+    return checks
+
+
+def _explain(parsed: pl.DataFrame, checks: list[Check]) -> pl.DataFrame:
+    """Typed values in place of the cells, and ``__reason`` where a check failed (else null).
+
+    Messages are only formatted when some row failed: formatting every possible message
+    for every row would cost more than all the checks.
+    """
+    flags = [flag.fill_null(False).alias(f"__problem{i}") for i, (flag, _) in enumerate(checks)]
+    checked = parsed.with_columns(flags).with_columns(
+        pl.any_horizontal(flags_selector := cs.matches(r"^__problem\d+$")).alias("__any")
     )
-    typed.append(
-        pl.when(consent.is_in(_TRUE))
-        .then(True)
-        .when(consent.is_in(_FALSE))
-        .then(False)
-        .alias("accepts_marketing")
+    reason: pl.Expr = pl.lit(None, pl.String)
+    if checked["__any"].any():
+        messages = [
+            pl.when(pl.col(f"__problem{i}")).then(pl.lit(text) if isinstance(text, str) else text)
+            for i, (_, text) in enumerate(checks)
+        ]
+        reason = pl.when("__any").then(pl.concat_str(messages, separator="; ", ignore_nulls=True))
+    typed = [c.removeprefix("__v_") for c in checked.columns if c.startswith("__v_")]
+    return checked.with_columns(reason.alias(REASON), *(_value(n).alias(n) for n in typed)).drop(
+        flags_selector, cs.starts_with("__v_", "__bad_"), "__any"
     )
-    frame = _explain(frame, typed, problems)
-    over_refund = pl.col("refunded") > pl.col("total")
-    return frame.with_columns(
-        pl.when(pl.col(REASON) != "")
-        .then(pl.col(REASON))
-        .when(pl.col(ORDER_ROW) & over_refund)
-        .then(pl.lit("refunded amount is larger than the order total"))
-        .otherwise(None)
-        .alias(REASON)
-    ).sort(RECORD)
+
+
+def validate(raw: pl.DataFrame, spec: ParseSpec) -> pl.DataFrame:
+    """Typed columns plus ``__reason`` (null when the row is fine) for every row, in order."""
+    # Each amount is cast once into a column of its own; the rest reads those columns.
+    decimals = [scaled_amount(n).alias(f"__dec_{n}") for n in (*MONEY_FIELDS, *LINE_MONEY_FIELDS)]
+    parsed = _prepare(raw, spec).lazy().with_columns(decimals).with_columns(_parsers(spec)).collect()
+    return _explain(parsed.drop(cs.starts_with("__dec_")), _checks(spec))

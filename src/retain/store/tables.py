@@ -66,7 +66,8 @@ orders = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("external_id", String(255), nullable=False, unique=True),
-    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    # Indexed by ix_orders_customer_placed, whose leading column it is.
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
     Column("placed_at", UTCDateTime, nullable=False, index=True),
     Column("currency", String(3), nullable=False),
     Column("subtotal", BigInteger, nullable=False),

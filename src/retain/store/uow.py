@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from retain.store.bulk import BulkOrderWriter
+from retain.store.db import WRITE_LOCK
 
 
 class SqlUnitOfWork:
@@ -15,7 +16,7 @@ class SqlUnitOfWork:
         self.engine = engine
 
     def __enter__(self) -> Self:
-        self.connection: Connection = self.engine.connect()
+        self.connection: Connection = self.engine.connect().execution_options(**{WRITE_LOCK: True})
         self._transaction: RootTransaction = self.connection.begin()
         self.orders = BulkOrderWriter(self.connection)
         return self

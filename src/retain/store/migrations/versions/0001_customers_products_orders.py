@@ -76,7 +76,6 @@ def upgrade() -> None:
         sa.CheckConstraint("total >= 0", name="ck_orders_total_not_negative"),
         sa.CheckConstraint("refunded >= 0", name="ck_orders_refunded_not_negative"),
     )
-    op.create_index("ix_orders_customer_id", "orders", ["customer_id"])
     op.create_index("ix_orders_placed_at", "orders", ["placed_at"])
     op.create_index("ix_orders_customer_placed", "orders", ["customer_id", "placed_at"])
     op.create_table(

@@ -1,0 +1,1 @@
+"""Demo data: a deterministic synthetic store for ``retain demo`` and the import benchmark."""
