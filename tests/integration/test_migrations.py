@@ -23,3 +23,13 @@ def test_sqlite_runs_in_wal_mode(sqlite_app: App) -> None:
     with sqlite_app.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_an_import_leaves_foreign_keys_enforced_on_pooled_connections(sqlite_app: App) -> None:
+    from retain.ingest.reader import read_orders
+    from retain.service.imports import import_orders
+    from tests.conftest import DATA
+
+    import_orders(read_orders(DATA / "shopify" / "orders_export.csv"), sqlite_app.unit_of_work())
+    with sqlite_app.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1

@@ -63,14 +63,21 @@ def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = 
         raise error from None
     if raw.height == 0:
         raise ImportFileError(f"{path}: no rows below the header")
+    rows = raw.height
+    # Each stage's input is dropped as soon as the next exists: a million rows of strings
+    # held twice is what would push an import past its memory budget.
     checked = validate(raw, spec)
+    del raw
     if BAD in checked.columns:
         checked = checked.with_columns(pl.coalesce(BAD, REASON).alias(REASON))
     rejects, good = _split(checked)
+    del checked
+    batch = build_batch(good)
+    del good
     return ParsedFile(
         format=chosen,
-        rows=checked.height,
-        batch=build_batch(good),
+        rows=rows,
+        batch=batch,
         rejects=_describe_rejects(rejects, path, delimiter, chosen),
     )
 
@@ -96,6 +103,8 @@ def _parse(
 
 def _split(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A bad row spoils its whole order: a half-imported order would be wrong."""
+    if checked[REASON].null_count() == checked.height and checked["order_key"].null_count() == 0:
+        return pl.DataFrame(schema={RECORD: pl.UInt32, REASON: pl.String, "at_fault": pl.Boolean}), checked
     at_fault = pl.col(REASON).is_not_null()
     spoiled = at_fault.any().over("order_key") | pl.col("order_key").is_null()
     marked = checked.with_columns(spoiled.alias("__spoiled"), at_fault.alias("at_fault"))

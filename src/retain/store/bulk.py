@@ -124,10 +124,17 @@ class BulkOrderWriter:
         marks = ", ".join([self._mark] * frame.width)
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
         rows = self._sql_values(frame)
-        for start in range(0, rows.height, WRITE_CHUNK):
-            self.connection.exec_driver_sql(sql, rows.slice(start, WRITE_CHUNK).rows())
-            if progress is not None:
-                progress(table.name, min(start + WRITE_CHUNK, rows.height), rows.height)
+        # The driver's own cursor, fed rows zipped from column lists: building a list of
+        # tuples first costs more than SQLite's inserts of them.
+        cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for start in range(0, rows.height, WRITE_CHUNK):
+                part = rows.slice(start, WRITE_CHUNK)
+                cursor.executemany(sql, zip(*(part[c].to_list() for c in part.columns), strict=True))
+                if progress is not None:
+                    progress(table.name, min(start + WRITE_CHUNK, rows.height), rows.height)
+        finally:
+            cursor.close()
 
     def _copy(self, table: Table, frame: pl.DataFrame, progress: Progress | None) -> None:
         """PostgreSQL's COPY, inside the current transaction: an order of magnitude faster."""
