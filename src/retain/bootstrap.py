@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -12,9 +14,15 @@ from retain.store.db import ensure_schema, make_engine
 from retain.store.uow import SqlUnitOfWork
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class App:
     url: str
+    # Every "now" comes from here, so tests and simulations can move time.
+    now: Callable[[], datetime] = utc_now
 
     @cached_property
     def engine(self) -> Engine:

@@ -146,3 +146,31 @@ def test_summary_reports_what_was_imported(cli: CliRunner, sqlite_url: str) -> N
     assert '"customers": 3' in output
     assert '"orders": 3' in output
     assert '"USD": "98.05"' in output
+
+
+def test_products_need_a_currency_before_any_order_is_known(cli: CliRunner, sqlite_url: str) -> None:
+    code, output = run(
+        cli, "import", "products", str(DATA / "directory" / "products_export.csv"), "--db", sqlite_url
+    )
+    assert code == 2
+    assert "pass --currency" in output
+    code, output = run(
+        cli, "import", "products", str(DATA / "directory" / "products_export.csv"), "--currency", "usd",
+        "--db", sqlite_url,
+    )  # fmt: skip
+    assert code == 0, output
+    assert "4 rows read" in output
+
+
+def test_customer_files_are_imported_and_bad_rows_reported(
+    cli: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    code, output = run(
+        cli, "import", "customers", str(DATA / "directory" / "customers.csv"), "--db", sqlite_url
+    )
+    assert code == 0, output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,birthday\nx@example.com,31/02/1990\ny@example.com,1990-02-03\n", encoding="utf-8")
+    code, output = run(cli, "import", "customers", str(bad), "--db", sqlite_url)
+    assert code == 2
+    assert "line 2: unreadable date in birthday: '31/02/1990'" in output

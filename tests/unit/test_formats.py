@@ -81,3 +81,7 @@ def test_rows_the_fast_parser_refuses_are_read_exactly_with_their_field_count() 
     frame = read_strings(data, ["a", "b", "c"], ["a", "b", "c"], ",")
     assert frame["a"].to_list() == ["1", "4", "8"]
     assert frame[BAD].to_list() == [None, "expected 3 fields, found 4", "expected 3 fields, found 2"]
+
+
+def test_a_few_unreadable_dates_do_not_hide_the_format_of_the_rest() -> None:
+    assert detect_date_format(pl.Series(["2025-01-31", "2025-02-01", "yesterday"]), "date") == "%Y-%m-%d"

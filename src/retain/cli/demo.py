@@ -12,12 +12,14 @@ from retain.bootstrap import bootstrap
 from retain.cli.summary import print_summary
 from retain.cli.ui import DbOption, console, fail, progress_bars
 from retain.config import database_url
+from retain.ingest.directory import read_customers, read_products
 from retain.ingest.reader import read_orders
-from retain.service.imports import import_orders
+from retain.service.imports import import_customers, import_orders, import_products
 from retain.store.queries import store_summary
 from retain.web.app import create_app
 
 DEMO_DB = "sqlite:///retain-demo.db"
+DEMO_CURRENCY = "USD"  # the generated store's prices
 
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
@@ -36,11 +38,11 @@ def demo(
         str | None, typer.Option("--db", help=f"Database for the demo store. Default: {DEMO_DB}.")
     ] = None,
 ) -> None:
-    """Generate a believable synthetic store, import it as a real export, show the summary.
+    """Generate a believable synthetic store, import it as real exports, show the summary.
 
-    The store's Shopify-format order export goes through the same importer as your own
-    files (`retain import orders`). Running the demo again re-imports the same files and
-    changes nothing.
+    The store's product export, Shopify-format order export and customer file go through
+    the same importers as your own files (`retain import products|orders|customers`).
+    Running the demo again re-imports the same files and changes nothing.
     """
     from retain.demo.generator import generate_store  # numpy is only needed here
 
@@ -49,9 +51,14 @@ def demo(
         making = bars.add_task(f"generating {customers:,} customers", total=None)
         store = generate_store(out, customers=customers, seed=seed)
         bars.update(making, total=1, completed=1)
-        parsed = read_orders(store.orders_csv, "shopify")
-        import_orders(parsed, app.unit_of_work(), progress=sink)
-    console.print(f"Generated and imported {store.orders_csv} ({store.line_items:,} line items).")
+        # The same readers and use cases as `retain import products|orders|customers`.
+        import_products(read_products(store.products_csv, DEMO_CURRENCY), app.unit_of_work(), progress=sink)
+        import_orders(read_orders(store.orders_csv, "shopify"), app.unit_of_work(), progress=sink)
+        import_customers(read_customers(store.customers_csv), app.unit_of_work(), app.now(), progress=sink)
+    console.print(
+        f"Generated and imported {store.products_csv.name}, {store.orders_csv.name} "
+        f"({store.line_items:,} line items) and {store.customers_csv.name} from {out}/."
+    )
     print_summary(store_summary(app.engine))
     if serve:
         _serve(app.url, host, port)

@@ -19,6 +19,7 @@ class ImportCounts:
     customers_created: int = 0
     customers_updated: int = 0
     products_created: int = 0
+    products_updated: int = 0
     orders_created: int = 0
     orders_updated: int = 0
     orders_unchanged: int = 0

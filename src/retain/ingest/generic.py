@@ -108,24 +108,25 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 def detect_date_format(values: pl.Series, column: str) -> str:
+    """The format that reads the most sampled dates; rows it cannot read are reported as bad."""
     cleaned = values.drop_nulls().str.strip_chars()
     sample = cleaned.filter(cleaned != "").head(2000)
     if sample.len() == 0:
         raise ImportFileError(f"column {column!r} has no dates")
-    full = [f for f in DATE_FORMATS if sample.str.to_datetime(f, strict=False).null_count() == 0]
-    day_first = [f for f in full if f.startswith("%d")]
-    month_first = [f for f in full if f.startswith("%m")]
-    if day_first and month_first and full[0] in day_first + month_first:
-        raise ImportFileError(
-            f"dates in {column!r} read both day-first and month-first (e.g. {sample[0]!r}); "
-            "pass --date-format, for example --date-format %d/%m/%Y"
-        )
-    if not full:
+    read = {f: sample.len() - sample.str.to_datetime(f, strict=False).null_count() for f in DATE_FORMATS}
+    most = max(read.values())
+    if most == 0:
         raise ImportFileError(
             f"could not recognise the date format of column {column!r} (e.g. {sample[0]!r}); "
             "pass --date-format, for example --date-format '%d %b %Y'"
         )
-    return full[0]
+    best = [f for f in DATE_FORMATS if read[f] == most]
+    if best[0][:2] in ("%d", "%m") and {f[:2] for f in best} >= {"%d", "%m"}:
+        raise ImportFileError(
+            f"dates in {column!r} read both day-first and month-first (e.g. {sample[0]!r}); "
+            "pass --date-format, for example --date-format %d/%m/%Y"
+        )
+    return best[0]
 
 
 def read(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,9 +20,10 @@ from retain.ingest.files import (
     read_head,
     sniff_delimiter,
 )
-from retain.ingest.table import BAD, LINE, RECORD, line_numbers
+from retain.ingest.rejects import describe, split
+from retain.ingest.table import BAD
 from retain.ingest.validate import REASON, validate
-from retain.service.batch import ParsedFile
+from retain.service.batch import OrderBatch, ParsedFile
 
 Format = Literal["auto", "shopify", "csv", "cdnow"]
 FORMATS: tuple[Format, ...] = ("auto", "shopify", "csv", "cdnow")
@@ -48,7 +47,9 @@ def detect_format(data: bytes, delimiter: str) -> Format:
     return "csv"
 
 
-def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = None) -> ParsedFile:
+def read_orders(
+    path: Path, fmt: Format = "auto", options: ReadOptions | None = None
+) -> ParsedFile[OrderBatch]:
     """Parse and validate ``path``; raises ``ImportFileError`` when nothing can be read."""
     options = options or ReadOptions()
     head = read_head(path)
@@ -70,7 +71,7 @@ def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = 
     del raw
     if BAD in checked.columns:
         checked = checked.with_columns(pl.coalesce(BAD, REASON).alias(REASON))
-    rejects, good = _split(checked)
+    rejects, good = split(checked, "order_key", "order")
     del checked
     batch = build_batch(good)
     del good
@@ -78,7 +79,7 @@ def read_orders(path: Path, fmt: Format = "auto", options: ReadOptions | None = 
         format=chosen,
         rows=rows,
         batch=batch,
-        rejects=_describe_rejects(rejects, path, delimiter, chosen),
+        rejects=describe(rejects, path, delimiter, raw_lines=chosen == "cdnow"),
     )
 
 
@@ -99,58 +100,6 @@ def _parse(
         timezone=options.timezone,
         currency=options.currency,
     )
-
-
-def _split(checked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A bad row spoils its whole order: a half-imported order would be wrong."""
-    if checked[REASON].null_count() == checked.height and checked["order_key"].null_count() == 0:
-        return pl.DataFrame(schema={RECORD: pl.UInt32, REASON: pl.String, "at_fault": pl.Boolean}), checked
-    at_fault = pl.col(REASON).is_not_null()
-    spoiled = at_fault.any().over("order_key") | pl.col("order_key").is_null()
-    marked = checked.with_columns(spoiled.alias("__spoiled"), at_fault.alias("at_fault"))
-    bad = marked.filter(pl.col("__spoiled")).with_columns(
-        pl.coalesce(REASON, pl.format("another row of order {} is invalid", pl.col("order_key"))).alias(
-            REASON
-        )
-    )
-    good = marked.filter(~pl.col("__spoiled")).drop("__spoiled", "at_fault")
-    return bad.select(RECORD, REASON, "at_fault", *([LINE] if LINE in bad.columns else [])), good
-
-
-def _describe_rejects(rejects: pl.DataFrame, path: Path, delimiter: str, fmt: Format) -> pl.DataFrame:
-    """Rejected rows with their physical line, reason and original cells, in file order."""
-    empty = pl.DataFrame(schema={"line": pl.UInt32, "reason": pl.String, "at_fault": pl.Boolean})
-    if rejects.height == 0:
-        return empty
-    data = read_bytes(path)
-    if fmt == "cdnow":
-        lines = data.decode("utf-8", errors="replace").splitlines()
-        described = rejects.select(
-            pl.col(LINE).alias("line"), pl.col(REASON).alias("reason"), "at_fault"
-        ).with_columns(
-            pl.col("line").map_elements(lambda n: lines[n - 1], return_dtype=pl.String).alias("row")
-        )
-        return described.sort("line")
-    text = data.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, [])
-    wanted = set(rejects[RECORD].to_list())
-    cells: dict[int, list[str]] = {}
-    for record, row in enumerate(reader):
-        if record in wanted:
-            cells[record] = row + [""] * (len(header) - len(row))
-    originals = pl.DataFrame(
-        {
-            RECORD: list(cells),
-            **{h or f"column {i + 1}": [cells[r][i] for r in cells] for i, h in enumerate(header)},
-        },
-        schema={RECORD: pl.UInt32, **{h or f"column {i + 1}": pl.String for i, h in enumerate(header)}},
-    )
-    described = rejects.join(line_numbers(data, delimiter), on=RECORD, how="left").join(
-        originals, on=RECORD, how="left"
-    )
-    described = described.rename({LINE: "line", REASON: "reason"}).drop(RECORD)
-    return described.select("line", "reason", pl.exclude("line", "reason")).sort("line")
 
 
 def write_rejects(rejects: pl.DataFrame, path: Path) -> None:

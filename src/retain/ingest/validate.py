@@ -20,7 +20,7 @@ LINE_MONEY_FIELDS = ("unit_price", "line_discount")
 POWER = "__power"  # 10 ** exponent
 _DECIMAL = pl.Decimal(38, 8)
 _EXPONENT_OF = dict(CURRENCY_EXPONENTS)
-_POWER_OF = {code: 10**e for code, e in CURRENCY_EXPONENTS.items()}
+POWER_OF = {code: 10**e for code, e in CURRENCY_EXPONENTS.items()}
 _TRUE = ("yes", "true", "1", "y", "subscribed", "opt-in", "opted_in")
 _FALSE = ("no", "false", "0", "n", "unsubscribed", "opt-out", "not_subscribed", "")
 
@@ -86,7 +86,7 @@ def _prepare(raw: pl.DataFrame, spec: ParseSpec) -> pl.DataFrame:
     order_currency = pl.col("currency").filter(pl.col(ORDER_ROW)).first().over("order_key")
     return frame.with_columns(order_currency.alias("currency")).with_columns(
         pl.col("currency").replace_strict(_EXPONENT_OF, default=None, return_dtype=pl.Int64).alias(EXPONENT),
-        pl.col("currency").replace_strict(_POWER_OF, default=None, return_dtype=pl.Int64).alias(POWER),
+        pl.col("currency").replace_strict(POWER_OF, default=None, return_dtype=pl.Int64).alias(POWER),
     )
 
 

@@ -7,6 +7,7 @@ object per row. Money columns are Int64 minor units; datetimes are UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import polars as pl
 
@@ -79,8 +80,7 @@ class OrderBatch:
             ("orders", self.orders, ORDER_SCHEMA),
             ("lines", self.lines, LINE_SCHEMA),
         ):
-            if frame.schema != pl.Schema(schema):
-                raise TypeError(f"{name} frame has schema {frame.schema}, expected {schema}")
+            check_schema(name, frame, schema)
 
     @classmethod
     def empty(cls) -> OrderBatch:
@@ -92,13 +92,36 @@ class OrderBatch:
         )
 
 
+PROFILE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "customer_key": pl.String,  # external id or e-mail, as in orders
+    "external_id": pl.String,
+    "email": pl.String,
+    "name": pl.String,
+    "phone": pl.String,
+    "birthday": pl.Date,
+    "timezone": pl.String,
+    "marketing_consent": pl.Boolean,
+    "created_at": UTC_DATETIME,
+    # A JSON object of the file's other columns (zero-party preferences and the like).
+    "attributes": pl.String,
+}
+
+
+def check_schema(name: str, frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataType]]) -> None:
+    if frame.schema != pl.Schema(schema):
+        raise TypeError(f"{name} frame has schema {frame.schema}, expected {schema}")
+
+
+B = TypeVar("B")
+
+
 @dataclass(frozen=True)
-class ParsedFile:
+class ParsedFile(Generic[B]):
     """A file read and validated, not yet written anywhere."""
 
     format: str
     rows: int
-    batch: OrderBatch
+    batch: B
     # One row per rejected input row: ``line``, ``reason`` and the row's original cells.
     rejects: pl.DataFrame
 

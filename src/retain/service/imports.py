@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 import polars as pl
 
-from retain.domain.imports import ImportResult, RowError
-from retain.service.batch import ParsedFile
+from retain.domain.imports import ImportCounts, ImportResult, RowError
+from retain.service.batch import OrderBatch, ParsedFile
 from retain.service.ports import Progress, UnitOfWork, no_progress
 
 MAX_REPORTED_ERRORS = 20
@@ -28,21 +30,68 @@ def row_errors(rejects: pl.DataFrame, limit: int = MAX_REPORTED_ERRORS) -> list[
     return [RowError(line, reason) for line, reason in at_fault.select("line", "reason").iter_rows()]
 
 
-def import_orders(
-    parsed: ParsedFile,
+RejectSink = Callable[[pl.DataFrame], None]
+
+
+def _handle_rejects(parsed: ParsedFile[Any], skip_invalid: bool, write_rejects: RejectSink | None) -> None:
+    if not parsed.has_rejects:
+        return
+    if not skip_invalid:
+        total = parsed.rejects.filter(pl.col("at_fault")).height
+        raise InvalidRowsError(row_errors(parsed.rejects), total)
+    if write_rejects is not None:
+        write_rejects(parsed.rejects)
+
+
+def _result(parsed: ParsedFile[Any], counts: ImportCounts) -> ImportResult:
+    return ImportResult(
+        format=parsed.format, rows_read=parsed.rows, rows_rejected=parsed.rejects.height, counts=counts
+    )
+
+
+def import_customers(
+    parsed: ParsedFile[pl.DataFrame],
+    uow: UnitOfWork,
+    as_of: datetime,
+    *,
+    skip_invalid: bool = False,
+    write_rejects: RejectSink | None = None,
+    progress: Progress = no_progress,
+) -> ImportResult:
+    """Create or enrich customers from a customer file; its consent is taken as of ``as_of``."""
+    _handle_rejects(parsed, skip_invalid, write_rejects)
+    with uow:
+        counts = uow.directory.write_profiles(parsed.batch, as_of, progress)
+        uow.commit()
+    return _result(parsed, counts)
+
+
+def import_products(
+    parsed: ParsedFile[pl.DataFrame],
     uow: UnitOfWork,
     *,
     skip_invalid: bool = False,
-    write_rejects: Callable[[pl.DataFrame], None] | None = None,
+    write_rejects: RejectSink | None = None,
+    progress: Progress = no_progress,
+) -> ImportResult:
+    """Create or update the catalog (titles, categories, prices) from a product file."""
+    _handle_rejects(parsed, skip_invalid, write_rejects)
+    with uow:
+        counts = uow.directory.write_products(parsed.batch, progress)
+        uow.commit()
+    return _result(parsed, counts)
+
+
+def import_orders(
+    parsed: ParsedFile[OrderBatch],
+    uow: UnitOfWork,
+    *,
+    skip_invalid: bool = False,
+    write_rejects: RejectSink | None = None,
     progress: Progress = no_progress,
 ) -> ImportResult:
     """Write a parsed file's orders in one transaction: all of them, or none on failure."""
-    if parsed.has_rejects:
-        if not skip_invalid:
-            total = parsed.rejects.filter(pl.col("at_fault")).height
-            raise InvalidRowsError(row_errors(parsed.rejects), total)
-        if write_rejects is not None:
-            write_rejects(parsed.rejects)
+    _handle_rejects(parsed, skip_invalid, write_rejects)
     with uow:
         counts = uow.orders.write_batch(parsed.batch, progress)
         uow.commit()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
+
+import polars as pl
 
 from retain.domain.imports import ImportCounts
 from retain.service.batch import OrderBatch
@@ -21,9 +24,20 @@ class OrderWriter(Protocol):
     def write_batch(self, batch: OrderBatch, progress: Progress) -> ImportCounts: ...
 
 
+class DirectoryWriter(Protocol):
+    """Customers and products known from their own files, not from orders."""
+
+    def write_profiles(self, profiles: pl.DataFrame, as_of: datetime, progress: Progress) -> ImportCounts: ...
+
+    def write_products(self, products: pl.DataFrame, progress: Progress) -> ImportCounts: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderWriter: ...
+
+    @property
+    def directory(self) -> DirectoryWriter: ...
 
     def __enter__(self) -> Self: ...
 

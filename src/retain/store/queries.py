@@ -27,3 +27,11 @@ def store_summary(engine: Engine) -> StoreSummary:
         first_order_at=first,
         last_order_at=last,
     )
+
+
+def store_currency(engine: Engine) -> str | None:
+    """The currency most orders were placed in, or None before any import."""
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(orders.c.currency).group_by(orders.c.currency).order_by(func.count().desc()).limit(1)
+        )

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from retain.store.bulk import BulkOrderWriter
+from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
 
 
@@ -25,6 +26,7 @@ class SqlUnitOfWork:
             self.connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         self._transaction: RootTransaction = self.connection.begin()
         self.orders = BulkOrderWriter(self.connection)
+        self.directory = BulkDirectoryWriter(self.connection)
         return self
 
     def __exit__(

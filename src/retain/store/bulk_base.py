@@ -1,0 +1,185 @@
+"""Plumbing shared by the bulk writers: key lookups, id allocation, inserts and updates.
+
+Rows travel to the driver as tuples (``executemany`` on SQLite, ``COPY`` on PostgreSQL);
+SQLAlchemy's per-row parameter processing costs three times as much and imports move
+millions of rows. New rows get their ids here, so nothing has to be read back: on SQLite
+the import holds the write lock from its first statement, on PostgreSQL ids come from
+the table's sequence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import JSON, Connection, Table
+
+from retain.service.ports import Progress
+from retain.store.tables import customers
+
+LOOKUP_CHUNK = 5000
+WRITE_CHUNK = 50_000
+_UTC = pl.Datetime("us", "UTC")
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"  # how SQLAlchemy stores DateTime on SQLite
+# The polars type of every column a writer reads back.
+_POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {
+    "id": pl.Int64, "external_id": pl.String, "email": pl.String, "key": pl.String,
+    "name": pl.String, "phone": pl.String, "marketing_consent": pl.Boolean,
+    "consent_at": _UTC, "created_at": _UTC, "title": pl.String, "category": pl.String,
+    "price": pl.Int64, "content_hash": pl.String, "timezone": pl.String, "birthday": pl.Date,
+    "attributes": pl.String, "consent_source": pl.String,
+}  # fmt: skip
+
+
+class BulkWriter:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._sqlite = connection.dialect.name == "sqlite"
+        self._mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        if self._sqlite:
+            # A bigger page cache keeps index inserts in memory for the length of the import.
+            connection.exec_driver_sql("PRAGMA cache_size = -262144")
+
+    def is_empty(self, table: Table) -> bool:
+        return self.connection.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is None
+
+    def lookup(self, table: Table, key: str, values: list[Any], *columns: str) -> pl.DataFrame:
+        """Existing rows of ``table`` whose ``key`` is among ``values``."""
+        names = [key, *columns]
+        schema = {n: _POLARS_TYPES[n] for n in names}
+        if not values or self.is_empty(table):
+            return pl.DataFrame(schema=schema)
+        # JSON comes back as text on every backend (PostgreSQL's driver would decode it).
+        selected = [f"CAST({n} AS TEXT)" if isinstance(table.c[n].type, JSON) else n for n in names]
+        select = f"SELECT {', '.join(selected)} FROM {table.name} WHERE {key}"
+        found: list[tuple[Any, ...]] = []
+        if not self._sqlite:
+            # One round trip with an array parameter; long IN lists plan badly there.
+            found.extend(
+                tuple(r) for r in self.connection.exec_driver_sql(f"{select} = ANY(%s)", (list(values),))
+            )
+        else:
+            for start in range(0, len(values), LOOKUP_CHUNK):
+                part = values[start : start + LOOKUP_CHUNK]
+                query = f"{select} IN ({', '.join([self._mark] * len(part))})"
+                found.extend(tuple(r) for r in self.connection.exec_driver_sql(query, tuple(part)))
+        if not self._sqlite:
+            return pl.DataFrame(found, schema=schema, orient="row")
+        # SQLite hands back datetimes and dates as the text SQLAlchemy stored.
+        textual = [n for n, t in schema.items() if t == _UTC or t == pl.Date]
+        frame = pl.DataFrame(found, schema=schema | dict.fromkeys(textual, pl.String), orient="row")
+        return frame.with_columns(
+            pl.col(n).str.to_datetime(_SQLITE_DATETIME, time_unit="us", time_zone="UTC")
+            if schema[n] == _UTC
+            else pl.col(n).str.to_date("%Y-%m-%d")
+            for n in textual
+        )
+
+    def new_ids(self, table: Table, count: int) -> pl.Series:
+        """Ids for ``count`` new rows, safe against concurrent writers."""
+        if count == 0:
+            return pl.Series("id", [], dtype=pl.Int64)
+        if self._sqlite:  # the import holds SQLite's write lock (BEGIN IMMEDIATE)
+            top = self.connection.exec_driver_sql(
+                f"SELECT coalesce(max(id), 0) FROM {table.name}"
+            ).scalar_one()
+            return pl.int_range(top + 1, top + 1 + count, dtype=pl.Int64, eager=True).alias("id")
+        sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+        ids = self.connection.exec_driver_sql(
+            f"SELECT nextval({sequence}) FROM generate_series(1, %s)", (count,)
+        ).scalars()
+        return pl.Series("id", list(ids), dtype=pl.Int64)
+
+    def sql_values(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Datetimes as SQLAlchemy stores them on SQLite (naive UTC text); as-is elsewhere."""
+        if not self._sqlite:
+            return frame
+        stamps = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+        dates = [c for c, t in frame.schema.items() if t == pl.Date]
+        return frame.with_columns(
+            pl.col(stamps).dt.convert_time_zone("UTC").dt.strftime(_SQLITE_DATETIME),
+            pl.col(dates).dt.strftime("%Y-%m-%d"),
+        )
+
+    def insert(self, table: Table, frame: pl.DataFrame, progress: Progress | None = None) -> None:
+        if frame.height == 0:
+            return
+        # Into an empty table, building secondary indexes once at the end beats updating
+        # them row by row (sorted builds instead of random B-tree inserts).
+        deferred = list(table.indexes) if self.is_empty(table) else []
+        for index in deferred:
+            index.drop(self.connection)
+        self.write_rows(table, frame, progress)
+        for index in deferred:
+            index.create(self.connection)
+
+    def write_rows(self, table: Table, frame: pl.DataFrame, progress: Progress | None) -> None:
+        if self.connection.dialect.driver == "psycopg":
+            self.copy(table, frame, progress)
+            return
+        names = ", ".join(frame.columns)
+        marks = ", ".join([self._mark] * frame.width)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+        rows = self.sql_values(frame)
+        # The driver's own cursor, fed rows zipped from column lists: building a list of
+        # tuples first costs more than SQLite's inserts of them.
+        cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for start in range(0, rows.height, WRITE_CHUNK):
+                part = rows.slice(start, WRITE_CHUNK)
+                cursor.executemany(sql, zip(*(part[c].to_list() for c in part.columns), strict=True))
+                if progress is not None:
+                    progress(table.name, min(start + WRITE_CHUNK, rows.height), rows.height)
+        finally:
+            cursor.close()
+
+    def copy(self, table: Table, frame: pl.DataFrame, progress: Progress | None) -> None:
+        """PostgreSQL's COPY, inside the current transaction: an order of magnitude faster."""
+        driver = self.connection.connection.driver_connection
+        sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN"
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            for start in range(0, frame.height, WRITE_CHUNK):
+                with cursor.copy(sql) as copy:
+                    for row in frame.slice(start, WRITE_CHUNK).iter_rows():
+                        copy.write_row(row)
+                if progress is not None:
+                    progress(table.name, min(start + WRITE_CHUNK, frame.height), frame.height)
+
+    def update(self, table: Table, frame: pl.DataFrame) -> None:
+        """``frame`` holds ``id`` and the columns to set."""
+        if frame.height == 0:
+            return
+        columns = [c for c in frame.columns if c != "id"]
+        sets = ", ".join(f"{c} = {self._mark}" for c in columns)
+        sql = f"UPDATE {table.name} SET {sets} WHERE id = {self._mark}"
+        rows = self.sql_values(frame.select(*columns, "id"))
+        for start in range(0, rows.height, WRITE_CHUNK):
+            self.connection.exec_driver_sql(sql, rows.slice(start, WRITE_CHUNK).rows())
+
+    def existing_customers(self, batch: pl.DataFrame, *extra: str) -> pl.DataFrame:
+        """Stored customers matching ``batch``, keyed by the batch's ``customer_key``.
+
+        By external id first; rows it does not find are matched by e-mail, unless both
+        the row and the customer stored under that e-mail carry external ids, and differ.
+        """
+        base = ("id", "name", "phone", "marketing_consent", "consent_at", "created_at")
+        fields = tuple(dict.fromkeys((*base, *(e for e in extra if e not in ("external_id", "email")))))
+        by_id = self.lookup(customers, "external_id", batch["external_id"].drop_nulls().to_list(), *fields)
+        by_id = batch.select("customer_key", "external_id", "email").join(by_id, on="external_id")
+        rest = batch.join(by_id.select("customer_key"), on="customer_key", how="anti")
+        by_email = self.lookup(
+            customers, "email", rest["email"].drop_nulls().to_list(), "external_id", *fields
+        )
+        by_email = by_email.sort("id").unique("email", keep="first", maintain_order=True)
+        by_email = (
+            rest.select("customer_key", pl.col("external_id").alias("__wanted"), "email")
+            .join(by_email, on="email")
+            .filter(
+                pl.col("external_id").is_null()
+                | pl.col("__wanted").is_null()
+                | (pl.col("external_id") == pl.col("__wanted"))
+            )
+            .drop("__wanted")
+        )
+        columns = ["customer_key", "external_id", "email", *fields]
+        return pl.concat([by_id.select(columns), by_email.select(columns)])

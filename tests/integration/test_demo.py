@@ -1,0 +1,46 @@
+"""`retain demo --no-serve`: the whole first-run job, end to end, on a small store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from retain.bootstrap import bootstrap
+from retain.cli import app
+from retain.store.tables import customers, orders, products
+
+
+def test_the_demo_generates_imports_and_summarises_a_store(cli: CliRunner, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    args = ["demo", "--no-serve", "--customers", "300", "--out", str(tmp_path / "store"), "--db", url]
+    first = cli.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "Store summary" in first.output
+    application = bootstrap(url)
+    with application.engine.connect() as connection:
+        people, birthdays, consenting = connection.execute(
+            select(
+                func.count(),
+                func.count(customers.c.birthday),
+                func.count().filter(customers.c.marketing_consent.is_(True)),
+            )
+        ).one()
+        order_count = connection.scalar(select(func.count()).select_from(orders))
+        kept = connection.scalar(select(func.count()).where(orders.c.cancelled_at.is_(None)))
+        categorised = connection.scalar(select(func.count(products.c.category)))
+    application.close()
+    assert people == 300
+    assert 0 < birthdays < people  # birthdays for some
+    assert people * 0.5 < consenting < people  # consent for most, not all
+    assert order_count > people  # repeat buyers exist
+    assert categorised > 100
+    # The summary counts the orders that were not cancelled.
+    assert f"│ Orders                   │ {kept:>24,} │" in first.output
+    again = cli.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    application = bootstrap(url)
+    with application.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(orders)) == order_count
+    application.close()
