@@ -104,3 +104,11 @@ def test_each_bad_cell_gets_a_precise_reason(changes: dict[str, str | None], exp
 
 def test_several_problems_in_one_row_are_all_reported() -> None:
     assert reason(total="x", currency="XYZ") == "unknown currency code 'XYZ'; unreadable amount in total: 'x'"
+
+
+def test_cells_padded_with_any_whitespace_are_read_as_trimmed() -> None:
+    frame = validate(raw_row(**(GOOD | {"total": "\t10.00\n", "email": " a@example.com", "sku": ""})), SPEC)
+    assert frame["total"][0] == 1000
+    assert frame["email"][0] == "a@example.com"
+    assert frame["sku"][0] is None
+    assert frame[REASON][0] is None

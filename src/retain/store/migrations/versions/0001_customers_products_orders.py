@@ -100,7 +100,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name="fk_order_lines_product_id_products"),
         sa.CheckConstraint("quantity > 0", name="ck_order_lines_quantity_positive"),
     )
-    op.create_index("ix_order_lines_product_id", "order_lines", ["product_id"])
 
 
 def downgrade() -> None:
