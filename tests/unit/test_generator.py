@@ -8,7 +8,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from retain.demo.generator import GeneratedStore, generate_store
+from retain.demo.generator import (
+    CUSTOMERS_FILE,
+    MAX_CUSTOMERS,
+    ORDER_HEADER,
+    ORDERS_FILE,
+    PRODUCTS_FILE,
+    GeneratedStore,
+    generate_store,
+)
 from retain.ingest.reader import read_orders
 
 CUSTOMERS = 2000
@@ -99,6 +107,14 @@ def test_the_files_have_the_promised_names_in_a_directory_created_on_demand(tmp_
 
 def test_the_orders_file_has_shopify_exact_header(store: GeneratedStore) -> None:
     assert store.orders_csv.read_text(encoding="utf-8").split("\n", 1)[0] == SHOPIFY_HEADER
+
+
+def test_the_generator_module_still_exports_the_names_callers_import() -> None:
+    assert ",".join(ORDER_HEADER) == SHOPIFY_HEADER
+    assert (ORDERS_FILE, CUSTOMERS_FILE, PRODUCTS_FILE) == (
+        "orders_export.csv", "customers.csv", "products_export.csv",
+    )  # fmt: skip
+    assert MAX_CUSTOMERS == 1_000_000
 
 
 def test_the_reported_counts_match_the_files(
