@@ -71,6 +71,8 @@ class Analytics:
 
     def __init__(self, orders: pa.Table) -> None:
         self.connection = duckdb.connect()
+        # Stored instants are zone-less UTC; DuckDB would otherwise read them in the machine's zone.
+        self.connection.execute("SET TimeZone = 'UTC'")
         self.connection.register("orders", orders.cast(ORDERS_SCHEMA))
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from retain import __version__
-from retain.cli import database, demo, imports, metrics, summary
+from retain.cli import cohorts, database, demo, imports, metrics, summary
 
 app = typer.Typer(
     name="retain",
@@ -21,6 +21,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(database.app, name="db")
 app.command("summary")(summary.summary)
 app.command("metrics", help=metrics.HELP, rich_help_panel=None)(metrics.metrics)
+app.command("cohorts")(cohorts.cohorts)
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)
 

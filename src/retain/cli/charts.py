@@ -1,0 +1,34 @@
+"""Charts written as PNG files (matplotlib without a display)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+
+def heatmap(path: Path, rows: list[str], values: list[list[float]], title: str, fmt: str) -> None:
+    """A triangle of ``values`` (rows may be shorter than the longest) as a heatmap."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen needed
+    import matplotlib.pyplot as plt
+
+    width = max((len(r) for r in values), default=0)
+    grid = [[*r, *([math.nan] * (width - len(r)))] for r in values]
+    fig, ax = plt.subplots(figsize=(min(2 + width * 0.55, 24), min(1.5 + len(rows) * 0.35, 30)))
+    # Colours scale on the later periods: period 0 is the whole cohort and would wash them out.
+    later = [v for row in values for v in row[1:] if not math.isnan(v)]
+    image = ax.imshow(grid, aspect="auto", cmap="Greens", vmin=0, vmax=max(later, default=None))
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xticks(range(width), [str(k) for k in range(width)])
+    ax.set_xlabel("periods since first order")
+    ax.set_ylabel("cohort (first order)")
+    ax.set_title(title)
+    if width * len(rows) <= 400:  # numbers stay readable only on small triangles
+        for y, row in enumerate(values):
+            for x, value in enumerate(row):
+                ax.text(x, y, format(value, fmt), ha="center", va="center", fontsize=7)
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
