@@ -8,6 +8,8 @@ a second, no Python objects per row) and normalised to one shape whatever the ba
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -24,9 +26,6 @@ ORDERS_SCHEMA = pa.schema(
         ("currency", pa.string()),
     ]
 )
-_SQLITE_ORDERS = (
-    "SELECT customer_id, placed_at, total - refunded AS net, currency FROM orders WHERE cancelled_at IS NULL"
-)
 _POSTGRES_ORDERS = (
     "SELECT customer_id, placed_at AT TIME ZONE 'UTC' AS placed_at, total - refunded AS net, currency"
     " FROM orders WHERE cancelled_at IS NULL"
@@ -38,13 +37,17 @@ def read_orders(url: str) -> pa.Table:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        import adbc_driver_sqlite.dbapi as sqlite_adbc
-
-        with sqlite_adbc.connect(parsed.database or ":memory:") as connection, connection.cursor() as cursor:
-            cursor.execute(_SQLITE_ORDERS)
-            table = cursor.fetch_arrow_table()
+        # In a child process: see retain.analytics.snapshot for why.
+        done = subprocess.run(
+            [sys.executable, "-m", "retain.analytics.snapshot", parsed.database or ":memory:"],
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
+            raise RuntimeError(f"reading the store's orders failed: {lines[-1]}")
         # SQLite keeps SQLAlchemy's text timestamps; DuckDB parses them in bulk.
-        return _normalise(table)
+        return _normalise(pa.ipc.open_stream(done.stdout).read_all())
     if backend == "postgresql":
         import adbc_driver_postgresql.dbapi as postgres_adbc
 

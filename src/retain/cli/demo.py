@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -49,7 +50,11 @@ def demo(
     app = bootstrap(db or DEMO_DB)
     with progress_bars() as (sink, bars):
         making = bars.add_task(f"generating {customers:,} customers", total=None)
-        store = generate_store(out, customers=customers, seed=seed)
+        # The history ends today, so recency, churn and segments look like a live store's.
+        today = app.now().date()
+        store = generate_store(
+            out, customers=customers, seed=seed, start=today - timedelta(days=3 * 365), end=today
+        )
         bars.update(making, total=1, completed=1)
         # The same readers and use cases as `retain import products|orders|customers`.
         import_products(read_products(store.products_csv, DEMO_CURRENCY), app.unit_of_work(), progress=sink)

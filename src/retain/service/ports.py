@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import polars as pl
 
@@ -32,12 +32,27 @@ class DirectoryWriter(Protocol):
     def write_products(self, products: pl.DataFrame, progress: Progress) -> ImportCounts: ...
 
 
+class SegmentStore(Protocol):
+    def save_rule(self, name: str, rule: dict[str, Any], now: datetime) -> bool: ...
+
+    def rules(self) -> dict[str, dict[str, Any]]: ...
+
+    def keys(self) -> set[str]: ...
+
+    def members(self, key: str) -> set[int]: ...
+
+    def apply(self, key: str, entered: Iterable[int], left: Iterable[int], at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderWriter: ...
 
     @property
     def directory(self) -> DirectoryWriter: ...
+
+    @property
+    def segments(self) -> SegmentStore: ...
 
     def __enter__(self) -> Self: ...
 

@@ -107,3 +107,34 @@ order_lines = Table(
 )
 
 Index("ix_orders_customer_placed", orders.c.customer_id, orders.c.placed_at)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("rule", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Who is in each segment now ("rfm:Champions", "group:loyal", "rule:<name>"), and since when.
+segment_members = Table(
+    "segment_members",
+    metadata,
+    Column("segment", String(300), primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("entered_at", UTCDateTime, nullable=False),
+)
+
+# Append-only: every entry and exit, for flows that react to them.
+segment_changes = Table(
+    "segment_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("segment", String(300), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("change", String(8), nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    CheckConstraint("change IN ('entered', 'left')", name="change_known"),
+)

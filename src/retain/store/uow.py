@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
+from retain.store.segments import SqlSegments
 
 
 class SqlUnitOfWork:
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
         self._transaction: RootTransaction = self.connection.begin()
         self.orders = BulkOrderWriter(self.connection)
         self.directory = BulkDirectoryWriter(self.connection)
+        self.segments = SqlSegments(self.connection)
         return self
 
     def __exit__(
