@@ -28,6 +28,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) retain-demo.db* demo-store bench/results
