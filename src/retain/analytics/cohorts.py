@@ -6,7 +6,6 @@ from datetime import date
 
 from retain.analytics.engine import Analytics
 from retain.domain.cohorts import Cohort, CohortTable, Grain
-from retain.domain.metrics import PeriodError
 
 # Periods follow the store's calendar: UTC instants are moved to its zone before truncating.
 COHORT_SQL = """
@@ -31,11 +30,7 @@ LATEST_SQL = "SELECT max(date_trunc($grain, timezone($zone, placed_at::TIMESTAMP
 
 def cohort_table(analytics: Analytics, grain: Grain = "month", timezone: str = "UTC") -> CohortTable:
     """Every cohort with its active customers and revenue for each later period."""
-    currencies = analytics.currencies()
-    if not currencies:
-        raise PeriodError("the store has no orders yet; import some with `retain import orders`")
-    if len(currencies) > 1:
-        raise PeriodError(f"orders are in several currencies ({', '.join(currencies)}); cohorts need one")
+    currency = analytics.currency()
     params = {"grain": grain, "zone": timezone}
     rows = analytics.rows(COHORT_SQL, params)
     ((latest,),) = analytics.rows(LATEST_SQL, params)
@@ -49,7 +44,7 @@ def cohort_table(analytics: Analytics, grain: Grain = "month", timezone: str = "
         active = tuple(by_age.get(k, (0, 0))[0] for k in range(width))
         revenue = tuple(by_age.get(k, (0, 0))[1] for k in range(width))
         cohorts.append(Cohort(start=start, size=by_age[0][0], active=active, revenue=revenue))
-    return CohortTable(grain=grain, currency=currencies[0], cohorts=tuple(cohorts))
+    return CohortTable(grain=grain, currency=currency, cohorts=tuple(cohorts))
 
 
 def _periods_between(first: date, last: date, grain: Grain) -> int:

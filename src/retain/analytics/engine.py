@@ -18,6 +18,8 @@ import pyarrow as pa
 import sqlglot
 from sqlalchemy.engine import make_url
 
+from retain.domain.metrics import PeriodError
+
 ORDERS_SCHEMA = pa.schema(
     [
         ("customer_id", pa.int64()),
@@ -87,6 +89,17 @@ class Analytics:
 
     def currencies(self) -> list[str]:
         return [c for (c,) in self.rows("SELECT DISTINCT currency FROM orders ORDER BY 1")]
+
+    def currency(self) -> str:
+        """The one currency of the orders; analytics cannot add up several."""
+        currencies = self.currencies()
+        if not currencies:
+            raise PeriodError("the store has no orders yet; import some with `retain import orders`")
+        if len(currencies) > 1:
+            raise PeriodError(
+                f"orders are in several currencies ({', '.join(currencies)}); analytics need one"
+            )
+        return currencies[0]
 
 
 def naive_utc(moment: datetime) -> datetime:

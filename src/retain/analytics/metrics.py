@@ -67,11 +67,7 @@ def period_metrics(
     """The seed metrics of ``period`` over every order the analytics hold."""
     if activity_window_days < 1:
         raise PeriodError("the activity window must be at least one day")
-    currencies = analytics.currencies()
-    if not currencies:
-        raise PeriodError("the store has no orders yet; import some with `retain import orders`")
-    if len(currencies) > 1:
-        raise PeriodError(f"orders are in several currencies ({', '.join(currencies)}); metrics need one")
+    currency = analytics.currency()
     start, end = naive_utc(period.starts_at), naive_utc(period.ends_at)
     window = timedelta(days=activity_window_days)
     bounds = {"start": start, "end": end, "start_cut": start - window, "end_cut": end - window}
@@ -95,7 +91,7 @@ def period_metrics(
     return PeriodMetrics(
         period=period,
         activity_window_days=activity_window_days,
-        currency=currencies[0],
+        currency=currency,
         customers_start=s,
         customers_end=e,
         new_customers=new,

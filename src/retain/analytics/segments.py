@@ -12,7 +12,7 @@ from typing import Any
 
 from retain.analytics.engine import Analytics, naive_utc
 from retain.domain.conditions import Condition, Group, Leaf
-from retain.domain.metrics import DEFAULT_ACTIVITY_WINDOW_DAYS, PeriodError
+from retain.domain.metrics import DEFAULT_ACTIVITY_WINDOW_DAYS
 from retain.domain.money import exponent
 from retain.domain.segments import CUSTOMER_FIELDS, LOYAL_MIN_ORDERS, LOYAL_MIN_RECENCY_SCORE, RFM_SEGMENTS
 
@@ -95,19 +95,13 @@ class Segmenter:
     def __init__(
         self, analytics: Analytics, as_of: datetime, window_days: int = DEFAULT_ACTIVITY_WINDOW_DAYS
     ):
-        currencies = analytics.currencies()
-        if not currencies:
-            raise PeriodError("the store has no orders yet; import some with `retain import orders`")
-        if len(currencies) > 1:
-            raise PeriodError(
-                f"orders are in several currencies ({', '.join(currencies)}); segments need one"
-            )
+        currency = analytics.currency()
         self.analytics, self.as_of = analytics, as_of
         at = naive_utc(as_of)
         params = {
             "as_of": at,
             "active_since": at - timedelta(days=window_days),
-            "power": 10 ** exponent(currencies[0]),
+            "power": 10 ** exponent(currency),
         }
         analytics.connection.execute(FEATURES_SQL, params)
         ((self.total_revenue,),) = analytics.rows(

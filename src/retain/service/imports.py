@@ -43,6 +43,21 @@ def _handle_rejects(parsed: ParsedFile[Any], skip_invalid: bool, write_rejects: 
         write_rejects(parsed.rejects)
 
 
+def _write(
+    parsed: ParsedFile[Any],
+    uow: UnitOfWork,
+    skip_invalid: bool,
+    write_rejects: RejectSink | None,
+    write: Callable[[UnitOfWork], ImportCounts],
+) -> ImportCounts:
+    """Refuse or set aside bad rows, then write the rest in one transaction."""
+    _handle_rejects(parsed, skip_invalid, write_rejects)
+    with uow:
+        counts = write(uow)
+        uow.commit()
+    return counts
+
+
 def _result(parsed: ParsedFile[Any], counts: ImportCounts) -> ImportResult:
     return ImportResult(
         format=parsed.format, rows_read=parsed.rows, rows_rejected=parsed.rejects.height, counts=counts
@@ -59,10 +74,13 @@ def import_customers(
     progress: Progress = no_progress,
 ) -> ImportResult:
     """Create or enrich customers from a customer file; its consent is taken as of ``as_of``."""
-    _handle_rejects(parsed, skip_invalid, write_rejects)
-    with uow:
-        counts = uow.directory.write_profiles(parsed.batch, as_of, progress)
-        uow.commit()
+    counts = _write(
+        parsed,
+        uow,
+        skip_invalid,
+        write_rejects,
+        lambda u: u.directory.write_profiles(parsed.batch, as_of, progress),
+    )
     return _result(parsed, counts)
 
 
@@ -75,10 +93,9 @@ def import_products(
     progress: Progress = no_progress,
 ) -> ImportResult:
     """Create or update the catalog (titles, categories, prices) from a product file."""
-    _handle_rejects(parsed, skip_invalid, write_rejects)
-    with uow:
-        counts = uow.directory.write_products(parsed.batch, progress)
-        uow.commit()
+    counts = _write(
+        parsed, uow, skip_invalid, write_rejects, lambda u: u.directory.write_products(parsed.batch, progress)
+    )
     return _result(parsed, counts)
 
 
@@ -91,10 +108,9 @@ def import_orders(
     progress: Progress = no_progress,
 ) -> ImportResult:
     """Write a parsed file's orders in one transaction: all of them, or none on failure."""
-    _handle_rejects(parsed, skip_invalid, write_rejects)
-    with uow:
-        counts = uow.orders.write_batch(parsed.batch, progress)
-        uow.commit()
+    counts = _write(
+        parsed, uow, skip_invalid, write_rejects, lambda u: u.orders.write_batch(parsed.batch, progress)
+    )
     placed = parsed.batch.orders["placed_at"]
     return ImportResult(
         format=parsed.format,
