@@ -147,6 +147,10 @@ def test_the_cli_lists_shows_and_refuses_clearly(cli: CliRunner, sqlite_app: App
     assert "no segment named 'Whales'" in missing.output
     bad = cli.invoke(cli_app, ["segments", "define", "x", "{not json", "--db", url])
     assert (bad.exit_code, "not valid JSON" in bad.output) == (2, True)
+    unknown = cli.invoke(
+        cli_app, ["segments", "define", "x", '{"field": "colour", "op": "=", "value": "red"}', "--db", url]
+    )
+    assert (unknown.exit_code, "field: unknown field 'colour'" in unknown.output) == (2, True)
 
 
 def test_segments_read_the_store_through_the_same_engine(sqlite_app: App) -> None:
