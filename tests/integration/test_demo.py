@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ def test_the_demo_generates_imports_and_summarises_a_store(cli: CliRunner, tmp_p
             )
         ).one()
         order_count = connection.scalar(select(func.count()).select_from(orders))
+        latest = connection.scalar(select(func.max(orders.c.placed_at)))
         kept = connection.scalar(select(func.count()).where(orders.c.cancelled_at.is_(None)))
         categorised = connection.scalar(select(func.count(products.c.category)))
     application.close()
@@ -36,6 +38,8 @@ def test_the_demo_generates_imports_and_summarises_a_store(cli: CliRunner, tmp_p
     assert people * 0.5 < consenting < people  # consent for most, not all
     assert order_count > people  # repeat buyers exist
     assert categorised > 100
+    assert latest < datetime.now(UTC)  # the history ends in the past, close to now
+    assert latest > datetime.now(UTC) - timedelta(days=30)
     # The summary counts the orders that were not cancelled.
     assert f"│ Orders                   │ {kept:>24,} │" in first.output
     again = cli.invoke(app, args)

@@ -50,10 +50,11 @@ def demo(
     app = bootstrap(db or DEMO_DB)
     with progress_bars() as (sink, bars):
         making = bars.add_task(f"generating {customers:,} customers", total=None)
-        # The history ends today, so recency, churn and segments look like a live store's.
-        today = app.now().date()
+        # The history ends just before now, so recency, churn and segments look like a live
+        # store's; two days back, because the store's evening orders fall on the next UTC day.
+        end = app.now().date() - timedelta(days=2)
         store = generate_store(
-            out, customers=customers, seed=seed, start=today - timedelta(days=3 * 365), end=today
+            out, customers=customers, seed=seed, start=end - timedelta(days=3 * 365), end=end
         )
         bars.update(making, total=1, completed=1)
         # The same readers and use cases as `retain import products|orders|customers`.
