@@ -1,0 +1,1 @@
+"""Buy-till-you-die and spend models, in the scikit-learn manner: fit() returns self."""
