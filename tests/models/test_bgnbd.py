@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import BetaGeoModel, FitError, NotFittedError
+from retain.analytics.models.bgnbd import BetaGeoModel, FitError, ModifiedBetaGeoModel, NotFittedError
 from retain.analytics.models.summary import Summary, holdout_transactions
 from tests.models.conftest import CALIBRATION_END, HOLDOUT_END
 
@@ -73,3 +73,28 @@ def test_data_without_repeat_buyers_is_refused() -> None:
 def test_inconsistent_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="t_x <= T"):
         BetaGeoModel().fit(np.array([1.0]), np.array([5.0]), np.array([2.0]))
+
+
+def test_mbgnbd_matches_the_published_estimates(summary: Summary) -> None:
+    model = ModifiedBetaGeoModel().fit(summary.x, summary.t_x, summary.T)
+    assert_allclose(model.params_, [0.525, 6.183, 0.891, 1.614], atol=1e-3)
+    alive = model.p_alive(np.array([0.0, 3.0]), np.array([0.0, 30.0]), np.array([38.0, 38.0]))
+    assert 0 < alive[0] < 1  # one-time buyers may have left at once under MBG/NBD
+    assert 0 < alive[1] < 1
+
+
+def test_the_gradient_is_the_derivative_of_the_likelihood(summary: Summary) -> None:
+    from retain.analytics.models.bgnbd import _gradient, _log_likelihood, _unique
+
+    data = _unique(summary.x, summary.t_x, summary.T)
+    point = np.array([0.3, 5.0, 0.8, 2.0])
+    for shift in (0, 1):
+        numeric = []
+        for i in range(4):
+            step = np.zeros(4)
+            step[i] = 1e-6
+            numeric.append(
+                (_log_likelihood(point + step, data, shift) - _log_likelihood(point - step, data, shift))
+                / 2e-6
+            )
+        assert_allclose(_gradient(point, data, shift), numeric, rtol=1e-5)

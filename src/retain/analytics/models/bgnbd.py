@@ -1,13 +1,18 @@
 """The BG/NBD model of repeat buying (Fader, Hardie & Lee 2005, "Counting Your Customers
-the Easy Way", Marketing Science 24(2)).
+the Easy Way", Marketing Science 24(2)), and its MBG/NBD variant (Batislam, Denizel &
+Filiztekin 2007, "Empirical validation and comparison of models for customer base
+analysis", IJRM 24(3)).
 
 Transactions follow a Poisson process with rate lambda ~ Gamma(r, alpha) while a customer
-is alive; after each transaction they drop out with probability p ~ Beta(a, b).
+is alive; after each transaction they drop out with probability p ~ Beta(a, b). MBG/NBD
+also lets them drop out at time zero, right after the first purchase, so a one-time buyer
+is not certainly alive.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -39,39 +44,44 @@ def _unique(x: Array, t_x: Array, T: Array) -> _Data:
     return _Data(combos[:, 0], combos[:, 1], combos[:, 2], counts.astype(np.float64))
 
 
-def _terms(params: Array, d: _Data) -> tuple[Array, Array, Array, Array]:
-    """The log-likelihood's pieces (FHL 2005, eq. 6): A1 + A2 + log(e^A3 + [x > 0] e^A4)."""
+def _terms(params: Array, d: _Data, shift: int) -> tuple[Array, Array, Array, Array]:
+    """The log-likelihood's pieces: A1 + A2 + log(e^A3 + e^A4).
+
+    BG/NBD (``shift`` 0, FHL 2005 eq. 6): A4 only for repeat buyers. MBG/NBD (``shift`` 1,
+    Batislam et al. 2007): the Beta terms move up by one and A4 applies to everyone.
+    """
     r, alpha, a, b = params
+    x = d.x + shift
     a1 = special.gammaln(r + d.x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + d.x) - special.gammaln(b) - special.gammaln(a + b + d.x)
+    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
     a3 = -(r + d.x) * np.log(alpha + d.T)
-    repeat = d.x > 0
+    counts = (d.x > 0) | (shift == 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(repeat, np.log(a) - np.log(b + d.x - 1) - (r + d.x) * np.log(alpha + d.t_x), -np.inf)
+        a4 = np.where(counts, np.log(a) - np.log(b + x - 1) - (r + d.x) * np.log(alpha + d.t_x), -np.inf)
     return a1, a2, a3, a4
 
 
-def _log_likelihood(params: Array, d: _Data) -> float:
-    a1, a2, a3, a4 = _terms(params, d)
+def _log_likelihood(params: Array, d: _Data, shift: int = 0) -> float:
+    a1, a2, a3, a4 = _terms(params, d, shift)
     return float(np.sum(d.weight * (a1 + a2 + np.logaddexp(a3, a4))))
 
 
-def _gradient(params: Array, d: _Data) -> Array:
+def _gradient(params: Array, d: _Data, shift: int = 0) -> Array:
     """Analytic gradient of the log-likelihood with respect to (r, alpha, a, b)."""
     r, alpha, a, b = params
-    _, _, a3, a4 = _terms(params, d)
+    _, _, a3, a4 = _terms(params, d, shift)
     total = np.logaddexp(a3, a4)
-    w3, w4 = np.exp(a3 - total), np.exp(a4 - total)  # w4 is 0 for one-time buyers
-    x, w = d.x, d.weight
-    repeat_b = np.where(x > 0, b + x - 1, 1.0)
+    w3, w4 = np.exp(a3 - total), np.exp(a4 - total)  # w4 is 0 where A4 does not apply
+    x, w = d.x + shift, d.weight
+    repeat_b = np.where(w4 > 0, b + x - 1, 1.0)
     g_r = (
-        special.digamma(r + x)
+        special.digamma(r + d.x)
         - special.digamma(r)
         + np.log(alpha)
         - w3 * np.log(alpha + d.T)
         - w4 * np.log(alpha + d.t_x)
     )
-    g_alpha = r / alpha - w3 * (r + x) / (alpha + d.T) - w4 * (r + x) / (alpha + d.t_x)
+    g_alpha = r / alpha - w3 * (r + d.x) / (alpha + d.T) - w4 * (r + d.x) / (alpha + d.t_x)
     g_a = special.digamma(a + b) - special.digamma(a + b + x) + w4 / a
     g_b = (
         special.digamma(a + b)
@@ -83,34 +93,37 @@ def _gradient(params: Array, d: _Data) -> Array:
     return np.array([np.sum(w * g) for g in (g_r, g_alpha, g_a, g_b)])
 
 
-class BetaGeoModel:
-    """BG/NBD: ``fit(x, t_x, T)`` learns ``params_`` = (r, alpha, a, b)."""
+class _BetaGeoFamily:
+    """Fitting and P(alive), shared by BG/NBD and MBG/NBD; ``SHIFT`` tells them apart."""
 
     PARAMS = ("r", "alpha", "a", "b")
+    SHIFT = 0
+    NAME = "BG/NBD"
 
     def __init__(self, tol: float = 1e-10, max_iter: int = 1000) -> None:
         self.tol = tol
         self.max_iter = max_iter
 
-    def fit(self, x: Array, t_x: Array, T: Array) -> BetaGeoModel:
+    def fit(self, x: Array, t_x: Array, T: Array) -> Self:
         x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
         _check(x, t_x, T)
         data = _unique(x, t_x, T)
+        shift = self.SHIFT
 
-        # Search in log space so every parameter stays positive.
         def loss(theta: Array) -> tuple[float, Array]:
+            # Searched in log space so every parameter stays positive.
             params = np.exp(theta)
-            return -_log_likelihood(params, data), -_gradient(params, data) * params
+            return -_log_likelihood(params, data, shift), -_gradient(params, data, shift) * params
 
         start = np.log(np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0]))
         found = optimize.minimize(
             loss, start, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter, "gtol": self.tol}
         )
         if not found.success or not np.all(np.isfinite(found.x)):
-            raise FitError(f"BG/NBD did not converge: {found.message}")
+            raise FitError(f"{self.NAME} did not converge: {found.message}")
         self.params_ = np.exp(found.x)
-        self.log_likelihood_ = _log_likelihood(self.params_, data)
-        self.standard_errors_ = _standard_errors(self.params_, data)
+        self.log_likelihood_ = _log_likelihood(self.params_, data, shift)
+        self.standard_errors_ = _standard_errors(self.params_, data, shift)
         self.n_customers_ = int(x.size)
         return self
 
@@ -119,6 +132,18 @@ class BetaGeoModel:
             raise NotFittedError("fit the model before using it")
         params: Array = self.params_
         return params
+
+    def p_alive(self, x: Array, t_x: Array, T: Array) -> Array:
+        """Probability each customer is still alive at T: the likelihood's "alive" share."""
+        params = self._fitted()
+        x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
+        data = _Data(x, t_x, T, np.ones_like(x))
+        _, _, a3, a4 = _terms(params, data, self.SHIFT)
+        return np.asarray(np.exp(a3 - np.logaddexp(a3, a4)))
+
+
+class BetaGeoModel(_BetaGeoFamily):
+    """BG/NBD: ``fit(x, t_x, T)`` learns ``params_`` = (r, alpha, a, b)."""
 
     def conditional_expected_transactions(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
         """Expected transactions in the next ``t`` units for customers (x, t_x, T) (FHL 2005, eq. 10)."""
@@ -130,18 +155,6 @@ class BetaGeoModel:
         head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
         return np.asarray(head * self.p_alive(x, t_x, T))
 
-    def p_alive(self, x: Array, t_x: Array, T: Array) -> Array:
-        """Probability each customer is still alive at T (FHL 2005, eq. 13 and its note)."""
-        r, alpha, a, b = self._fitted()
-        x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_odds = (
-                np.log(a)
-                - np.log(np.maximum(b + x - 1, 1e-300))
-                + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-            )
-        return np.where(x > 0, 1 / (1 + np.exp(np.minimum(log_odds, 700))), 1.0)
-
     def expected_transactions(self, t: float | Array) -> Array:
         """Expected transactions of a new customer in ``t`` units (FHL 2005, eq. 7)."""
         r, alpha, a, b = self._fitted()
@@ -150,6 +163,13 @@ class BetaGeoModel:
         return np.asarray(
             (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z))
         )
+
+
+class ModifiedBetaGeoModel(_BetaGeoFamily):
+    """MBG/NBD (Batislam et al. 2007): BG/NBD with a chance of dropping out at time zero."""
+
+    SHIFT = 1
+    NAME = "MBG/NBD"
 
 
 def _check(x: Array, t_x: Array, T: Array) -> None:
@@ -163,7 +183,7 @@ def _check(x: Array, t_x: Array, T: Array) -> None:
         raise FitError("nobody bought twice: repeat buying cannot be estimated")
 
 
-def _standard_errors(params: Array, data: _Data) -> Array:
+def _standard_errors(params: Array, data: _Data, shift: int) -> Array:
     """Square roots of the inverse observed information, by differencing the analytic gradient."""
     steps = 1e-5 * np.maximum(params, 1e-3)
     hessian = np.empty((4, 4))
@@ -171,7 +191,7 @@ def _standard_errors(params: Array, data: _Data) -> Array:
         up, down = params.copy(), params.copy()
         up[i] += steps[i]
         down[i] -= steps[i]
-        hessian[i] = (_gradient(up, data) - _gradient(down, data)) / (2 * steps[i])
+        hessian[i] = (_gradient(up, data, shift) - _gradient(down, data, shift)) / (2 * steps[i])
     hessian = (hessian + hessian.T) / 2
     try:
         covariance = np.linalg.inv(-hessian)
