@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from retain import __version__
-from retain.cli import cohorts, database, demo, imports, metrics, segments, summary
+from retain.cli import cohorts, database, demo, imports, metrics, models, segments, summary
 
 app = typer.Typer(
     name="retain",
@@ -23,6 +23,7 @@ app.command("summary")(summary.summary)
 app.command("metrics", help=metrics.HELP, rich_help_panel=None)(metrics.metrics)
 app.command("cohorts")(cohorts.cohorts)
 app.add_typer(segments.app, name="segments")
+app.command("fit")(models.fit)
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)
 
