@@ -151,8 +151,11 @@ class BetaGeoModel(_BetaGeoFamily):
         x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
         t = np.asarray(t, dtype=np.float64)
         z = t / (alpha + T + t)
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-        head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
+        # ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z), rewritten with Euler's
+        # transformation: the same value, but finite where the original 2F1 overflows while
+        # its factor underflows (many purchases in a short span).
+        tail = (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        head = (a + b + x - 1) / (a - 1) * (1 - tail)
         return np.asarray(head * self.p_alive(x, t_x, T))
 
     def expected_transactions(self, t: float | Array) -> Array:
