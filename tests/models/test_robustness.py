@@ -39,3 +39,19 @@ def test_likelihood_gradient_and_predictions_stay_finite(
         expected = model.conditional_expected_transactions(52.0, x, t_x, T)
         assert np.all(np.isfinite(expected))
         assert np.all(expected >= 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(params, history)
+def test_pareto_nbd_stays_finite_and_p_alive_is_a_probability(
+    p: tuple[float, ...], h: tuple[int, float, float]
+) -> None:
+    from retain.analytics.models.pareto_nbd import ParetoNBDModel, _log_likelihoods
+
+    x, t_x, T = (np.array([float(v)]) for v in h)
+    point = np.array(p)
+    assert np.all(np.isfinite(_log_likelihoods(point, x, t_x, T)))
+    model = ParetoNBDModel()
+    model.params_ = point
+    alive = model.p_alive(x, t_x, T)
+    assert np.all((alive >= 0) & (alive <= 1 + 1e-12))

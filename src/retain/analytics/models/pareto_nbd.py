@@ -3,8 +3,8 @@ written in Fader & Hardie (2005), "A Note on Deriving the Pareto/NBD Model and R
 Expressions".
 
 Transactions are Poisson with rate lambda ~ Gamma(r, alpha) while alive; lifetimes are
-exponential with rate mu ~ Gamma(s, beta). The likelihood's hypergeometric term is taken
-in log space, so large purchase counts do not overflow it.
+exponential with rate mu ~ Gamma(s, beta). The likelihood's hypergeometric terms are taken
+in Euler's form and in log space, so large purchase counts do not overflow them.
 """
 
 from __future__ import annotations
@@ -21,17 +21,25 @@ Array = npt.NDArray[np.float64]
 
 
 def _log_a0_part(r: float, alpha: float, s: float, beta: float, x: Array, t: Array) -> Array:
-    """log of 2F1(...) / (max(alpha, beta) + t)^(r+s+x), choosing the convergent form."""
+    """log of 2F1(...) / (max(alpha, beta) + t)^(r+s+x), choosing the convergent form.
+
+    Both 2F1s are taken in Euler's form, whose first parameter is 1 and whose power of
+    (1 - z) joins the other powers in log space: the textbook form overflows for large x.
+    """
+    k = r + s + x
     if alpha >= beta:
         z = (alpha - beta) / (alpha + t)
-        hyp = special.hyp2f1(r + s + x, s + 1, r + s + x + 1, z)
-        return np.asarray(np.log(hyp) - (r + s + x) * np.log(alpha + t))
+        # 2F1(k, s+1; k+1; z) = (1-z)^(-s) 2F1(1, r+x; k+1; z), 1 - z = (beta+t)/(alpha+t)
+        hyp = special.hyp2f1(1.0, r + x, k + 1, z)
+        return np.asarray(np.log(hyp) - s * np.log((beta + t) / (alpha + t)) - k * np.log(alpha + t))
     z = (beta - alpha) / (beta + t)
-    hyp = special.hyp2f1(r + s + x, r + x, r + s + x + 1, z)
-    return np.asarray(np.log(hyp) - (r + s + x) * np.log(beta + t))
+    # 2F1(k, r+x; k+1; z) = (1-z)^(1-r-x) 2F1(1, s+1; k+1; z), 1 - z = (alpha+t)/(beta+t)
+    hyp = special.hyp2f1(1.0, s + 1, k + 1, z)
+    return np.asarray(np.log(hyp) + (1 - r - x) * np.log((alpha + t) / (beta + t)) - k * np.log(beta + t))
 
 
-def _log_likelihoods(params: Array, x: Array, t_x: Array, T: Array) -> Array:
+def _parts(params: Array, x: Array, t_x: Array, T: Array) -> tuple[Array, Array, Array]:
+    """(shared head, alive at T, died between t_x and T) of each log-likelihood."""
     r, alpha, s, beta = params
     head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
@@ -40,7 +48,12 @@ def _log_likelihoods(params: Array, x: Array, t_x: Array, T: Array) -> Array:
         # A0 = e^first - e^second >= 0; log(e^f - e^g) = f + log(-expm1(g - f)).
         log_a0 = first + np.log(-np.expm1(second - first))
     died = np.log(s) - np.log(r + s + x) + log_a0
-    return np.asarray(head + np.logaddexp(alive, np.where(np.isfinite(died), died, -np.inf)))
+    return head, alive, np.where(np.isfinite(died), died, -np.inf)
+
+
+def _log_likelihoods(params: Array, x: Array, t_x: Array, T: Array) -> Array:
+    head, alive, died = _parts(params, x, t_x, T)
+    return np.asarray(head + np.logaddexp(alive, died))
 
 
 class ParetoNBDModel:
@@ -80,8 +93,6 @@ class ParetoNBDModel:
         """Probability each customer is alive at T: the likelihood's "alive" share."""
         if not hasattr(self, "params_"):
             raise NotFittedError("fit the model before using it")
-        r, alpha, s, beta = self.params_
         x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
-        head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        alive = head - (r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        return np.asarray(np.exp(alive - _log_likelihoods(self.params_, x, t_x, T)))
+        _, alive, died = _parts(self.params_, x, t_x, T)
+        return np.asarray(np.exp(alive - np.logaddexp(alive, died)))
