@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from retain import __version__
-from retain.cli import cohorts, database, demo, imports, metrics, models, segments, summary
+from retain.cli import cohorts, database, demo, imports, metrics, models, predict, segments, summary
 
 app = typer.Typer(
     name="retain",
@@ -24,6 +24,7 @@ app.command("metrics", help=metrics.HELP, rich_help_panel=None)(metrics.metrics)
 app.command("cohorts")(cohorts.cohorts)
 app.add_typer(segments.app, name="segments")
 app.command("fit")(models.fit)
+app.command("predict")(predict.predict)
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -44,6 +44,10 @@ class SegmentStore(Protocol):
     def apply(self, key: str, entered: Iterable[int], left: Iterable[int], at: datetime) -> None: ...
 
 
+class ScoreStore(Protocol):
+    def replace(self, rows: Sequence[dict[str, Any]]) -> None: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderWriter: ...
@@ -53,6 +57,9 @@ class UnitOfWork(Protocol):
 
     @property
     def segments(self) -> SegmentStore: ...
+
+    @property
+    def scores(self) -> ScoreStore: ...
 
     def __enter__(self) -> Self: ...
 

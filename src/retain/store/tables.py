@@ -9,6 +9,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -137,4 +138,25 @@ segment_changes = Table(
     Column("change", String(8), nullable=False),
     Column("at", UTCDateTime, nullable=False, index=True),
     CheckConstraint("change IN ('entered', 'left')", name="change_known"),
+)
+
+# The latest prediction for each customer, replaced by every `retain predict`.
+customer_scores = Table(
+    "customer_scores",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("p_alive", Float, nullable=False),
+    Column("churn_probability", Float, nullable=False),
+    Column("predicted_orders", Float, nullable=False),
+    Column("expected_next_order", Date),
+    Column("average_order_value", BigInteger, nullable=False),
+    Column("average_days_between_orders", Float),
+    Column("historic_clv", BigInteger, nullable=False),
+    Column("predicted_clv", BigInteger, nullable=False),
+    Column("total_clv", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
 )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
+from retain.store.scores import SqlScores
 from retain.store.segments import SqlSegments
 
 
@@ -29,6 +30,7 @@ class SqlUnitOfWork:
         self.orders = BulkOrderWriter(self.connection)
         self.directory = BulkDirectoryWriter(self.connection)
         self.segments = SqlSegments(self.connection)
+        self.scores = SqlScores(self.connection)
         return self
 
     def __exit__(

@@ -12,12 +12,12 @@ from retain.analytics.engine import Analytics
 from retain.analytics.models.bgnbd import BetaGeoModel, FitError, ModifiedBetaGeoModel
 from retain.analytics.models.gamma_gamma import GammaGammaModel
 from retain.analytics.models.pareto_nbd import ParetoNBDModel
+from retain.analytics.models.predict import MIN_CUSTOMERS
 from retain.analytics.models.summary import Unit, calibration_summary
 from retain.domain.money import exponent
 
 ModelName = Literal["bgnbd", "mbgnbd", "pareto-nbd", "gamma-gamma"]
 MODELS: tuple[ModelName, ...] = ("bgnbd", "mbgnbd", "pareto-nbd", "gamma-gamma")
-MIN_CUSTOMERS = 200  # fewer give estimates too loose to act on
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""Per-customer predictions from BG/NBD (orders) and Gamma-Gamma (spend).
+
+For every customer with an order up to the as-of day, in days:
+
+- ``p_alive`` and ``churn_probability = 1 - p_alive`` (BG/NBD).
+- ``predicted_orders``: expected orders in the horizon (FHL 2005, eq. 10).
+- ``expected_next_order``: for a customer still more likely alive than not, the as-of day
+  plus their expected wait under the posterior purchase rate, (alpha + T) / (r + x - 1)
+  days (the rate's posterior is Gamma(r + x, alpha + T)); otherwise none.
+- ``average_order_value`` and ``historic_clv``: from the orders themselves (net revenue).
+- ``predicted_clv``: expected orders in each month of the horizon x expected spend per
+  order (Gamma-Gamma) x gross margin, discounted monthly at the yearly discount rate.
+- ``total_clv = historic_clv + predicted_clv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from retain.analytics.engine import Analytics
+from retain.analytics.models.bgnbd import BetaGeoModel, FitError
+from retain.analytics.models.gamma_gamma import GammaGammaModel
+from retain.analytics.models.summary import calibration_summary
+from retain.domain.money import exponent
+
+Array = npt.NDArray[np.float64]
+MODEL = "bgnbd+gamma-gamma"
+MIN_CUSTOMERS = 200  # fewer give estimates too loose to act on
+MODEL_VERSION = 1
+DAYS_PER_MONTH = 365.25 / 12
+
+TOTALS_SQL = """
+SELECT customer_id, count(*) AS orders, sum(net) AS revenue
+FROM orders WHERE timezone($zone, placed_at::TIMESTAMPTZ)::DATE <= $end
+GROUP BY customer_id ORDER BY customer_id
+"""
+
+
+@dataclass(frozen=True)
+class Scores:
+    as_of: date
+    horizon_days: int
+    currency: str
+    customer_id: npt.NDArray[np.int64]
+    p_alive: Array
+    predicted_orders: Array
+    expected_next_order: list[date | None]
+    average_order_value: Array  # minor units
+    average_days_between_orders: Array  # NaN for one-time buyers
+    historic_clv: Array  # minor units
+    predicted_clv: Array  # minor units
+
+    @property
+    def churn_probability(self) -> Array:
+        return 1 - self.p_alive
+
+    @property
+    def total_clv(self) -> Array:
+        return self.historic_clv + self.predicted_clv
+
+
+def score_customers(
+    analytics: Analytics,
+    as_of: date,
+    horizon_days: int = 365,
+    yearly_discount_rate: float = 0.1,
+    gross_margin: float | None = None,
+    timezone: str = "UTC",
+) -> Scores:
+    """Fit on every order up to ``as_of`` (included) and score each customer."""
+    currency = analytics.currency()
+    summary = calibration_summary(analytics, as_of, "day", timezone)
+    if len(summary) < MIN_CUSTOMERS:
+        raise FitError(
+            f"only {len(summary)} customers ordered by {as_of}; predictions need at least {MIN_CUSTOMERS}"
+        )
+    orders_model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
+    scale = 10 ** exponent(currency)
+    spend_model = GammaGammaModel().fit(summary.x, summary.mean_repeat_spend / scale)
+    x, t_x, T = summary.x, summary.t_x, summary.T
+    alive = orders_model.p_alive(x, t_x, T)
+    r, alpha, _, _ = orders_model.params_
+    totals = analytics.connection.execute(TOTALS_SQL, {"end": as_of, "zone": timezone}).fetchnumpy()
+    if not np.array_equal(np.asarray(totals["customer_id"]), summary.customer_id):
+        raise RuntimeError("order totals and the calibration summary disagree on who the customers are")
+    revenue = np.asarray(totals["revenue"], dtype=np.float64)
+    spend = spend_model.conditional_expected_spend(x, summary.mean_repeat_spend / scale) * scale
+    wait = (alpha + T) / np.maximum(r + x - 1, 1e-9)
+    return Scores(
+        as_of=as_of,
+        horizon_days=horizon_days,
+        currency=currency,
+        customer_id=summary.customer_id,
+        p_alive=alive,
+        predicted_orders=orders_model.conditional_expected_transactions(horizon_days, x, t_x, T),
+        expected_next_order=[
+            as_of + timedelta(days=round(w)) if a >= 0.5 and r + n > 1 else None
+            for a, n, w in zip(alive, x, wait, strict=True)
+        ],
+        average_order_value=revenue / np.asarray(totals["orders"], dtype=np.float64),
+        average_days_between_orders=np.where(x > 0, t_x / np.maximum(x, 1), np.nan),
+        historic_clv=revenue,
+        predicted_clv=_discounted_value(orders_model, x, t_x, T, spend, horizon_days, yearly_discount_rate)
+        * (gross_margin if gross_margin is not None else 1.0),
+    )
+
+
+def _discounted_value(
+    model: BetaGeoModel, x: Array, t_x: Array, T: Array, spend: Array, horizon_days: int, rate: float
+) -> Array:
+    """Expected orders per month of the horizon x spend, each month discounted to today."""
+    months = max(1, round(horizon_days / DAYS_PER_MONTH))
+    value = np.zeros_like(x)
+    previous = np.zeros_like(x)
+    for month in range(1, months + 1):
+        t = min(month * DAYS_PER_MONTH, float(horizon_days))
+        cumulative = model.conditional_expected_transactions(t, x, t_x, T)
+        value += (cumulative - previous) * spend / (1 + rate) ** (month / 12)
+        previous = cumulative
+    return value

@@ -1,0 +1,141 @@
+"""``retain predict``: who will buy again, when, and for how much."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from retain.analytics.engine import Analytics
+from retain.analytics.models.bgnbd import FitError
+from retain.analytics.models.predict import MODEL, MODEL_VERSION, Scores, score_customers
+from retain.bootstrap import bootstrap
+from retain.cli.ui import DbOption, console, fail
+from retain.config import Settings
+from retain.domain.metrics import PeriodError
+from retain.domain.money import to_decimal
+from retain.service.scores import store_scores
+
+FIELDS = (
+    "customer_id", "p_alive", "churn_probability", "predicted_orders", "expected_next_order",
+    "average_order_value", "average_days_between_orders", "historic_clv", "predicted_clv", "total_clv",
+)  # fmt: skip
+
+
+def predict(
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last day of history to use (default: today)."),
+    ] = None,
+    horizon: Annotated[
+        int, typer.Option(help="Days ahead for predicted orders and CLV.", min=1, max=3650)
+    ] = 365,
+    discount_rate: Annotated[
+        float, typer.Option(help="Yearly discount rate for predicted CLV.", min=0.0, max=1.0)
+    ] = 0.1,
+    margin: Annotated[
+        float | None,
+        typer.Option(help="Gross margin (0-1] for CLV; default RETAIN_GROSS_MARGIN.", min=0.0, max=1.0),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every customer's scores as JSON.")] = False,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write every customer's scores to this CSV.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Fit BG/NBD and Gamma-Gamma on the history and store each customer's scores: P(alive),
+    churn probability, predicted orders in the horizon, expected next order date, average
+    order value and days between orders, historic, predicted and total CLV. Scores replace
+    the previous ones and can be used by segments and flows.
+    """
+    if csv_file is not None and not csv_file.parent.is_dir():
+        fail(f"{csv_file}: directory {csv_file.parent} does not exist")
+    settings = Settings()
+    app = bootstrap(db)
+    try:
+        day = as_of.date() if as_of else app.now().date()
+        scores = score_customers(
+            Analytics.from_store(app.url), day, horizon, discount_rate, margin or settings.gross_margin,
+            settings.store_timezone,
+        )  # fmt: skip
+        rows = _rows(scores)
+        store_scores(app.unit_of_work(), rows)
+    except (FitError, PeriodError) as exc:
+        fail(str(exc))
+    finally:
+        app.close()
+    if csv_file is not None:
+        with csv_file.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(_readable(row, scores.currency) for row in rows)
+    if as_json:
+        typer.echo(json.dumps([_readable(row, scores.currency) for row in rows]))
+        return
+    _print(scores, rows)
+
+
+def _rows(s: Scores) -> list[dict[str, Any]]:
+    def minor(value: float) -> int:
+        return round(value)
+
+    return [
+        {
+            "customer_id": int(s.customer_id[i]),
+            "model": MODEL,
+            "model_version": MODEL_VERSION,
+            "as_of": s.as_of,
+            "horizon_days": s.horizon_days,
+            "p_alive": float(s.p_alive[i]),
+            "churn_probability": float(s.churn_probability[i]),
+            "predicted_orders": float(s.predicted_orders[i]),
+            "expected_next_order": s.expected_next_order[i],
+            "average_order_value": minor(s.average_order_value[i]),
+            "average_days_between_orders": None
+            if math.isnan(s.average_days_between_orders[i])
+            else float(s.average_days_between_orders[i]),
+            "historic_clv": minor(s.historic_clv[i]),
+            "predicted_clv": minor(s.predicted_clv[i]),
+            "total_clv": minor(s.total_clv[i]),
+            "currency": s.currency,
+        }
+        for i in range(len(s.customer_id))
+    ]
+
+
+def _readable(row: dict[str, Any], currency: str) -> dict[str, Any]:
+    money = ("average_order_value", "historic_clv", "predicted_clv", "total_clv")
+    out = {k: row[k] for k in FIELDS}
+    out |= {k: str(to_decimal(row[k], currency)) for k in money}
+    out["expected_next_order"] = (
+        row["expected_next_order"].isoformat() if row["expected_next_order"] else None
+    )
+    return out
+
+
+def _print(scores: Scores, rows: list[dict[str, Any]]) -> None:
+    cur = scores.currency
+    likely = sum(1 for r in rows if r["p_alive"] >= 0.5)
+    total = to_decimal(sum(r["predicted_clv"] for r in rows), cur)
+    console.print(
+        f"Scored {len(rows):,} customers as of {scores.as_of} ({scores.horizon_days}-day horizon): "
+        f"{likely:,} likely active; predicted CLV {total:,} {cur} in all."
+    )
+    table = Table(title="Highest predicted CLV")
+    for column in ("customer", "P(alive)", "orders next", "next order", f"predicted CLV ({cur})"):
+        table.add_column(column, justify="right")
+    for row in sorted(rows, key=lambda r: -r["predicted_clv"])[:10]:
+        table.add_row(
+            str(row["customer_id"]),
+            f"{row['p_alive']:.0%}",
+            f"{row['predicted_orders']:.2f}",
+            str(row["expected_next_order"] or "-"),
+            f"{to_decimal(row['predicted_clv'], cur):,}",
+        )
+    console.print(table)
