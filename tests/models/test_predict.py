@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from retain.analytics.engine import Analytics
 from retain.analytics.models.predict import score_customers
-from retain.bootstrap import bootstrap
+from retain.bootstrap import App, bootstrap
 from retain.cli import app as cli_app
 from retain.store.tables import customer_scores, customers
 from tests.models.conftest import CALIBRATION_END
@@ -66,3 +66,29 @@ def test_too_little_history_is_refused(cli: CliRunner, tmp_path: Path) -> None:
     result = cli.invoke(cli_app, ["predict", "--db", url])
     assert result.exit_code == 2
     assert "no orders yet" in result.output
+
+
+def test_segments_can_use_the_stored_scores(app: App) -> None:
+    from datetime import UTC, datetime
+
+    from retain.analytics.segments import Segmenter
+    from retain.cli.predict import _rows
+    from retain.domain.conditions import compile_rule
+    from retain.domain.segments import CUSTOMER_FIELDS
+    from retain.ingest.reader import read_orders
+    from retain.service.imports import import_orders
+    from retain.service.scores import store_scores
+    from tests.conftest import DATA
+
+    import_orders(read_orders(DATA / "cdnow" / "CDNOW_sample.txt"), app.unit_of_work())
+    scores = score_customers(Analytics.from_store(app.url), CALIBRATION_END)
+    store_scores(app.unit_of_work(), _rows(scores))
+    segmenter = Segmenter(Analytics.from_store(app.url, scores=True), datetime(1997, 10, 1, tzinfo=UTC))
+    at_risk = segmenter.members(
+        compile_rule({"field": "churn_probability", "op": ">", "value": 0.7}, CUSTOMER_FIELDS)
+    )
+    expected = sorted(
+        int(c) for c, churn in zip(scores.customer_id, scores.churn_probability, strict=True) if churn > 0.7
+    )
+    assert at_risk == expected
+    assert 0 < len(at_risk) < 2_357

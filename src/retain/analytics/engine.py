@@ -28,36 +28,57 @@ ORDERS_SCHEMA = pa.schema(
         ("currency", pa.string()),
     ]
 )
+SCORES_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.int64()),
+        ("p_alive", pa.float64()),
+        ("churn_probability", pa.float64()),
+        ("predicted_orders", pa.float64()),
+        ("predicted_clv", pa.int64()),
+    ]
+)
 _POSTGRES_ORDERS = (
     "SELECT customer_id, placed_at AT TIME ZONE 'UTC' AS placed_at, total - refunded AS net, currency"
     " FROM orders WHERE cancelled_at IS NULL"
 )
 
 
-def read_orders(url: str) -> pa.Table:
-    """The store's non-cancelled orders as Arrow, in the shape of ``ORDERS_SCHEMA``."""
+def _read(url: str, what: str, postgres_query: str) -> pa.Table:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         # In a child process: see retain.analytics.snapshot for why.
         done = subprocess.run(
-            [sys.executable, "-m", "retain.analytics.snapshot", parsed.database or ":memory:"],
+            [sys.executable, "-m", "retain.analytics.snapshot", parsed.database or ":memory:", what],
             capture_output=True,
             check=False,
         )
         if done.returncode != 0:
             lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
-            raise RuntimeError(f"reading the store's orders failed: {lines[-1]}")
-        # SQLite keeps SQLAlchemy's text timestamps; DuckDB parses them in bulk.
-        return _normalise(pa.ipc.open_stream(done.stdout).read_all())
+            raise RuntimeError(f"reading the store's {what} failed: {lines[-1]}")
+        return pa.ipc.open_stream(done.stdout).read_all()
     if backend == "postgresql":
         import adbc_driver_postgresql.dbapi as postgres_adbc
 
         uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
         with postgres_adbc.connect(uri) as connection, connection.cursor() as cursor:
-            cursor.execute(_POSTGRES_ORDERS)
-            return _normalise(cursor.fetch_arrow_table())
+            cursor.execute(postgres_query)
+            return cursor.fetch_arrow_table()
     raise ValueError(f"analytics cannot read a {backend} store")
+
+
+def read_orders(url: str) -> pa.Table:
+    """The store's non-cancelled orders as Arrow, in the shape of ``ORDERS_SCHEMA``."""
+    # SQLite keeps SQLAlchemy's text timestamps; DuckDB parses them in bulk.
+    return _normalise(_read(url, "orders", _POSTGRES_ORDERS))
+
+
+def read_scores(url: str) -> pa.Table:
+    """The stored customer scores (``retain predict``), in the shape of ``SCORES_SCHEMA``."""
+    query = (
+        "SELECT customer_id, p_alive, churn_probability, predicted_orders, predicted_clv FROM customer_scores"
+    )
+    return _read(url, "scores", query).cast(SCORES_SCHEMA)
 
 
 def _normalise(table: pa.Table) -> pa.Table:
@@ -74,15 +95,17 @@ def _normalise(table: pa.Table) -> pa.Table:
 class Analytics:
     """Queries over one snapshot of the orders."""
 
-    def __init__(self, orders: pa.Table) -> None:
+    def __init__(self, orders: pa.Table, scores: pa.Table | None = None) -> None:
         self.connection = duckdb.connect()
         # Stored instants are zone-less UTC; DuckDB would otherwise read them in the machine's zone.
         self.connection.execute("SET TimeZone = 'UTC'")
         self.connection.register("orders", orders.cast(ORDERS_SCHEMA))
+        self.connection.register("scores", (scores if scores is not None else SCORES_SCHEMA.empty_table()))
 
     @classmethod
-    def from_store(cls, url: str) -> Analytics:
-        return cls(read_orders(url))
+    def from_store(cls, url: str, *, scores: bool = False) -> Analytics:
+        """The store's orders, and its latest customer scores when ``scores`` is set."""
+        return cls(read_orders(url), read_scores(url) if scores else None)
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, params or {}).fetchall()

@@ -55,13 +55,17 @@ WITH base AS (
         *,
         revenue_minor / $power AS revenue,
         revenue_minor / $power / orders AS average_order_value,
+        scores.p_alive,
+        scores.churn_probability,
+        scores.predicted_orders,
+        scores.predicted_clv / $power AS predicted_clv,
         date_diff('day', last_at, $as_of) AS days_since_last_order,
         date_diff('day', first_at, $as_of) AS days_since_first_order,
         last_at >= $active_since AS active,
         {_score("date_diff('day', last_at, $as_of)", descending=True)} AS recency_score,
         {_score("orders")} AS frequency_score,
         {_score("revenue_minor")} AS monetary_score
-    FROM base
+    FROM base LEFT JOIN scores USING (customer_id)
 )
 SELECT
     *,

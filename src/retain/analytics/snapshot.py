@@ -1,6 +1,6 @@
-"""Read a SQLite store's orders with ADBC and stream them to stdout as Arrow IPC.
+"""Read a SQLite store's orders (or customer scores) with ADBC, streamed to stdout as Arrow IPC.
 
-Run as ``python -m retain.analytics.snapshot PATH``. ADBC carries its own copy of SQLite;
+Run as ``python -m retain.analytics.snapshot PATH orders|scores``. ADBC carries its own copy of SQLite;
 two copies in one process break each other's file locks on the same database (seen as
 "disk I/O error", and a risk of corruption), so the read happens in a process of its own.
 """
@@ -12,18 +12,21 @@ import sys
 import adbc_driver_sqlite.dbapi as sqlite_adbc
 import pyarrow as pa
 
-QUERY = (
-    "SELECT customer_id, placed_at, total - refunded AS net, currency FROM orders WHERE cancelled_at IS NULL"
-)
+QUERIES = {
+    "orders": "SELECT customer_id, placed_at, total - refunded AS net, currency FROM orders"
+    " WHERE cancelled_at IS NULL",
+    "scores": "SELECT customer_id, p_alive, churn_probability, predicted_orders, predicted_clv"
+    " FROM customer_scores",
+}
 
 
-def main(path: str) -> None:
+def main(path: str, what: str) -> None:
     with sqlite_adbc.connect(f"file:{path}?mode=ro") as connection, connection.cursor() as cursor:
-        cursor.execute(QUERY)
+        cursor.execute(QUERIES[what])
         table = cursor.fetch_arrow_table()
     with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
         writer.write_table(table)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -35,7 +35,7 @@ def _segmenter(app_: App) -> tuple[Segmenter, dict[str, Condition]]:
         rules = uow.segments.rules()
     try:
         compiled = {name: compile_rule(rule, CUSTOMER_FIELDS) for name, rule in rules.items()}
-        return Segmenter(Analytics.from_store(app_.url), app_.now()), compiled
+        return Segmenter(Analytics.from_store(app_.url, scores=True), app_.now()), compiled
     except (PeriodError, RuleError) as exc:
         fail(str(exc))
 
@@ -90,7 +90,9 @@ def define_command(
     """Create or replace a rule segment. Rules combine conditions with "all", "any" and
     "not"; a condition is {"field": F, "op": OP, "value": V}. Fields: orders, revenue,
     average_order_value, days_since_last_order, days_since_first_order, recency_score,
-    frequency_score, monetary_score, rfm_segment, group. Operators: = != > >= < <= in, not in.
+    frequency_score, monetary_score, rfm_segment, group, and from the latest `retain predict`
+    p_alive, churn_probability, predicted_orders, predicted_clv. Operators: = != > >= < <= in,
+    not in.
     """
     text = rule
     if rule.startswith("@"):

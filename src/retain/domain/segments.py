@@ -42,6 +42,11 @@ CUSTOMER_FIELDS: dict[str, FieldKind] = {
     "monetary_score": "number",
     "rfm_segment": "text",
     "group": "text",
+    # From the latest `retain predict`; customers without scores match no condition on them.
+    "p_alive": "number",
+    "churn_probability": "number",
+    "predicted_orders": "number",
+    "predicted_clv": "number",  # major units
 }
 
 
