@@ -7,6 +7,7 @@ purchases span at least x days (t_x >= x / 7 weeks), up to x = 10,000 and T = 10
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,3 +56,27 @@ def test_pareto_nbd_stays_finite_and_p_alive_is_a_probability(
     model.params_ = point
     alive = model.p_alive(x, t_x, T)
     assert np.all((alive >= 0) & (alive <= 1 + 1e-12))
+
+
+def test_the_log_series_agrees_with_scipy_where_scipy_is_reliable() -> None:
+    from scipy import special
+
+    from retain.analytics.models.bgnbd import log_hyp2f1_series
+
+    for a, b, c, z in ((1.5, 2.0, 3.7, 0.3), (0.5, 0.8, 5.0, 0.9), (2.0, 3.0, 10.0, 0.99)):
+        value = float(np.exp(log_hyp2f1_series(a, b, np.array([c]), np.array([z])))[0])
+        assert value == pytest.approx(special.hyp2f1(a, b, c, z), rel=1e-9)
+
+
+def test_the_log_series_is_right_where_scipy_returns_infinity() -> None:
+    from retain.analytics.models.bgnbd import log_hyp2f1_series
+
+    z = 52 / 54
+    # 2F1(1, 1; 101; z) = sum of n! z^n / (101)_n: positive, shrinking terms, summed plainly.
+    reference, term = 0.0, 1.0
+    for n in range(5_000):
+        reference += term
+        term *= (n + 1) * z / (101 + n)
+    assert float(np.exp(log_hyp2f1_series(1.0, 1.0, np.array([101.0]), np.array([z])))[0]) == pytest.approx(
+        reference, rel=1e-10
+    )

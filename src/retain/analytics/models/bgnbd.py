@@ -151,10 +151,21 @@ class BetaGeoModel(_BetaGeoFamily):
         x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
         t = np.asarray(t, dtype=np.float64)
         z = t / (alpha + T + t)
-        # ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z), rewritten with Euler's
-        # transformation: the same value, but finite where the original 2F1 overflows while
-        # its factor underflows (many purchases in a short span).
-        tail = (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        # ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z) equals, by Euler's
+        # transformation, (1-z)^(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z). scipy's 2F1 fails in
+        # different places for each (overflow for many purchases in a short span, NaN for
+        # large b with z near 1), so the finite one is taken.
+        with np.errstate(over="ignore", invalid="ignore"):
+            euler = (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+            textbook = (1 - z) ** (r + x) * special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        tail = np.where(np.isfinite(euler), euler, textbook)
+        lost = ~np.isfinite(tail)
+        if np.any(lost):  # both failed: sum the series ourselves, in log space
+            shape = np.broadcast_shapes(np.shape(tail), np.shape(x), np.shape(z))
+            zs, xs = np.broadcast_to(z, shape)[lost], np.broadcast_to(x, shape)[lost]
+            log_sum = log_hyp2f1_series(a + b - 1 - r, a - 1, a + b + xs - 1, zs)
+            tail = np.array(np.broadcast_to(tail, shape))
+            tail[lost] = np.exp((a - 1) * np.log1p(-zs) + log_sum)
         head = (a + b + x - 1) / (a - 1) * (1 - tail)
         return np.asarray(head * self.p_alive(x, t_x, T))
 
@@ -173,6 +184,30 @@ class ModifiedBetaGeoModel(_BetaGeoFamily):
 
     SHIFT = 1
     NAME = "MBG/NBD"
+
+
+def log_hyp2f1_series(a: float, b: float, c: Array, z: Array, max_terms: int = 200_000) -> Array:
+    """log 2F1(a, b; c; z) by its power series, for a, b, c > 0 and 0 <= z < 1.
+
+    Every term is positive, so summing the log terms with log-add-exp is stable however
+    large the terms grow before they shrink. Slow near z = 1: kept for the cases scipy's
+    2F1 cannot evaluate.
+    """
+    log_z = np.log(np.maximum(z, 1e-300))
+    term = np.zeros_like(z)  # log of the n-th term
+    total = np.zeros_like(z)
+    active = z > 0
+    for n in range(max_terms):
+        if not np.any(active):
+            break
+        term = np.where(
+            active, term + np.log(a + n) + np.log(b + n) - np.log(c + n) - np.log(n + 1) + log_z, term
+        )
+        total = np.where(active, np.logaddexp(total, term), total)
+        # Stop once a term is negligible and past its peak (the ratio of terms has dropped below 1).
+        ratio = np.log(a + n + 1) + np.log(b + n + 1) - np.log(c + n + 1) - np.log(n + 2) + log_z
+        active &= ~((term < total - 40) & (ratio < 0))
+    return total
 
 
 def _check(x: Array, t_x: Array, T: Array) -> None:
