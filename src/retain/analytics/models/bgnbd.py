@@ -141,13 +141,15 @@ class _BetaGeoFamily:
         _, _, a3, a4 = _terms(params, data, self.SHIFT)
         return np.asarray(np.exp(a3 - np.logaddexp(a3, a4)))
 
-
-class BetaGeoModel(_BetaGeoFamily):
-    """BG/NBD: ``fit(x, t_x, T)`` learns ``params_`` = (r, alpha, a, b)."""
-
     def conditional_expected_transactions(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
-        """Expected transactions in the next ``t`` units for customers (x, t_x, T) (FHL 2005, eq. 10)."""
+        """Expected transactions in the next ``t`` units for customers (x, t_x, T) (FHL 2005, eq. 10).
+
+        A customer alive at T has survived x (BG/NBD) or x + 1 (MBG/NBD) drop-out chances,
+        so their p is Beta(a, b + x + shift) and their rate Gamma(r + x, alpha + T); the
+        result is BG/NBD's expectation for such a customer, times P(alive).
+        """
         r, alpha, a, b = self._fitted()
+        b = b + self.SHIFT
         x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
         t = np.asarray(t, dtype=np.float64)
         z = t / (alpha + T + t)
@@ -170,13 +172,21 @@ class BetaGeoModel(_BetaGeoFamily):
         return np.asarray(head * self.p_alive(x, t_x, T))
 
     def expected_transactions(self, t: float | Array) -> Array:
-        """Expected transactions of a new customer in ``t`` units (FHL 2005, eq. 7)."""
+        """Expected transactions of a new customer in ``t`` units (FHL 2005, eq. 7).
+
+        Under MBG/NBD the customer first survives the drop-out chance at time zero, with
+        probability b / (a + b), and then behaves as a BG/NBD customer with Beta(a, b + 1).
+        """
         r, alpha, a, b = self._fitted()
         t = np.asarray(t, dtype=np.float64)
         z = t / (alpha + t)
-        return np.asarray(
-            (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z))
-        )
+        survive, b = (b / (a + b), b + 1) if self.SHIFT else (1.0, b)
+        bg = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z))
+        return np.asarray(survive * bg)
+
+
+class BetaGeoModel(_BetaGeoFamily):
+    """BG/NBD: ``fit(x, t_x, T)`` learns ``params_`` = (r, alpha, a, b)."""
 
 
 class ModifiedBetaGeoModel(_BetaGeoFamily):
