@@ -6,6 +6,7 @@ the published CDNOW results). Days follow the store's time zone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -80,3 +81,40 @@ def holdout_transactions(
         {"zone": timezone, "start": calibration_end, "end": holdout_end},
     )
     return int(count)
+
+
+HOLDOUT_SQL = """
+WITH days AS (
+    SELECT DISTINCT customer_id, timezone($zone, placed_at::TIMESTAMPTZ)::DATE AS day FROM orders
+)
+SELECT customer_id, count(*) FILTER (WHERE day > $start AND day <= $end) AS purchases
+FROM days GROUP BY customer_id
+"""
+
+
+def holdout_counts(
+    analytics: Analytics, summary: Summary, calibration_end: date, holdout_end: date, timezone: str = "UTC"
+) -> npt.NDArray[np.float64]:
+    """Each summary customer's transaction days after the calibration end, up to the holdout end."""
+    rows = analytics.connection.execute(
+        HOLDOUT_SQL, {"zone": timezone, "start": calibration_end, "end": holdout_end}
+    ).fetchnumpy()
+    counts = dict(zip(rows["customer_id"].tolist(), rows["purchases"].tolist(), strict=True))
+    return np.array([counts.get(int(c), 0) for c in summary.customer_id], dtype=np.float64)
+
+
+def cumulative_curve(
+    expected: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]], summary: Summary, periods: int
+) -> npt.NDArray[np.float64]:
+    """Expected cumulative repeat transactions of the whole cohort after each period.
+
+    Period k counts from the earliest first purchase; a customer who joined ``offset``
+    periods later contributes ``expected(k - offset)`` once k is past their start.
+    ``expected`` is a model's expected transactions for a new customer over a time.
+    """
+    offsets = summary.T.max() - summary.T
+    curve = np.empty(periods)
+    for k in range(1, periods + 1):
+        since = np.maximum(k - offsets, 0.0)
+        curve[k - 1] = float(np.sum(expected(since)))
+    return curve
