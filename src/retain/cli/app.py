@@ -25,6 +25,7 @@ app.command("cohorts")(cohorts.cohorts)
 app.add_typer(segments.app, name="segments")
 app.command("fit")(models.fit)
 app.command("predict")(predict.predict)
+app.add_typer(models.report_app, name="models")
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)
 

@@ -32,3 +32,49 @@ def heatmap(path: Path, rows: list[str], values: list[list[float]], title: str, 
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def lines(
+    path: Path, series: dict[str, list[float]], title: str, xlabel: str, ylabel: str, mark: float | None
+) -> None:
+    """Line chart of named series over 1, 2, 3...; ``mark`` draws a dashed vertical line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, values in series.items():
+        ax.plot(range(1, len(values) + 1), values, label=name, linestyle="--" if "expected" in name else "-")
+    if mark is not None:
+        ax.axvline(mark, color="grey", linestyle=":", linewidth=1)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def paired_bars(
+    path: Path, labels: list[str], series: dict[str, list[float]], title: str, xlabel: str, ylabel: str
+) -> None:
+    """Side-by-side bars of two or more named series over ``labels``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / len(series)
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar([k + i * width for k in range(len(labels))], values, width, label=name)
+    ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(labels))], labels)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.table import Table
 
 from retain.analytics.engine import Analytics
 from retain.analytics.models.bgnbd import FitError
 from retain.analytics.models.fitting import ModelName, fit_model
+from retain.analytics.models.quality import Quality, model_quality
 from retain.analytics.models.summary import Unit
 from retain.bootstrap import bootstrap
+from retain.cli.charts import lines, paired_bars
 from retain.cli.ui import DbOption, console, fail
 from retain.config import Settings
 from retain.domain.metrics import PeriodError
@@ -65,3 +69,66 @@ def fit(
         error = result.standard_errors.get(name)
         table.add_row(name, f"{value:.4f}", "" if error is None else f"{error:.4f}")
     console.print(table)
+
+
+report_app = typer.Typer(help="How good the models are.", no_args_is_help=True)
+
+
+@report_app.command("report")
+def report(
+    calibration_end: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day the model learns from.")
+    ],
+    holdout_end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day it is judged on.")],
+    out: Annotated[Path, typer.Option(help="Folder for report.html and its charts.")] = Path("model-report"),
+    db: DbOption = None,
+) -> None:
+    """Fit BG/NBD up to the calibration end and compare its forecasts with what happened
+    up to the holdout end: cumulative repeat transactions week by week, and the holdout
+    transactions by number of calibration transactions, as PNG charts and an HTML page.
+    """
+    if holdout_end <= calibration_end:
+        fail("the holdout must end after the calibration")
+    app = bootstrap(db)
+    try:
+        quality = model_quality(
+            Analytics.from_store(app.url),
+            calibration_end.date(),
+            holdout_end.date(),
+            Settings().store_timezone,
+        )
+    except (FitError, PeriodError) as exc:
+        fail(str(exc))
+    finally:
+        app.close()
+    out.mkdir(parents=True, exist_ok=True)
+    lines(
+        out / "cumulative.png",
+        {"actual": list(quality.actual_cumulative), "expected (BG/NBD)": list(quality.expected_cumulative)},
+        "Cumulative repeat transactions", "week since the first customer's first order", "transactions",
+        mark=quality.calibration_periods,
+    )  # fmt: skip
+    paired_bars(
+        out / "conditional.png",
+        quality.buckets,
+        {"actual": list(quality.actual_holdout), "expected (BG/NBD)": list(quality.expected_holdout)},
+        "Holdout transactions per customer", "transactions in calibration", "mean holdout transactions",
+    )  # fmt: skip
+    (out / "report.html").write_text(_html(quality, calibration_end, holdout_end), encoding="utf-8")
+    console.print(f"Model report written to {out / 'report.html'} (correlation {quality.correlation:.2f}).")
+
+
+def _html(q: Quality, calibration_end: datetime, holdout_end: datetime) -> str:
+    environment = Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
+    )
+    actual_end, expected_end = float(q.actual_cumulative[-1]), float(q.expected_cumulative[-1])
+    return environment.get_template("model_report.html").render(
+        calibration_end=f"{calibration_end:%Y-%m-%d}",
+        holdout_end=f"{holdout_end:%Y-%m-%d}",
+        actual_end=actual_end,
+        expected_end=expected_end,
+        error=(expected_end - actual_end) / actual_end,
+        correlation=q.correlation,
+        rows=list(zip(q.buckets, q.expected_holdout, q.actual_holdout, strict=True)),
+    )
