@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from retain.analytics.engine import Analytics
 from retain.analytics.models.bgnbd import FitError
+from retain.analytics.models.churn import evaluate_churn_model
 from retain.analytics.models.fitting import ModelName, fit_model
 from retain.analytics.models.quality import Quality, model_quality
 from retain.analytics.models.summary import Unit
@@ -132,3 +134,50 @@ def _html(q: Quality, calibration_end: datetime, holdout_end: datetime) -> str:
         correlation=q.correlation,
         rows=list(zip(q.buckets, q.expected_holdout, q.actual_holdout, strict=True)),
     )
+
+
+@report_app.command("churn")
+def churn(
+    horizon: Annotated[
+        int, typer.Option(help="Days within which a customer orders again, or churns.", min=7)
+    ] = 90,
+    last_day: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of history (default: today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Train the supervised "orders again within N days" model on earlier time slices and
+    judge it, and BG/NBD's ranking, on the latest N days: AUC, Brier score and calibration
+    by decile. The supervised model is used for churn only where its AUC is higher.
+    """
+    app = bootstrap(db)
+    try:
+        day = last_day.date() if last_day else app.now().date()
+        result = evaluate_churn_model(
+            Analytics.from_store(app.url), day, horizon, timezone=Settings().store_timezone
+        )
+    except (FitError, PeriodError) as exc:
+        fail(str(exc))
+    finally:
+        app.close()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                asdict(result) | {"holdout_cutoff": str(result.holdout_cutoff), "use_model": result.use_model}
+            )
+        )
+        return
+    winner = "the supervised model" if result.use_model else "BG/NBD"
+    console.print(
+        f"Holdout: {result.holdout_rows:,} customers at {result.holdout_cutoff}, "
+        f"{result.horizon_days} days ahead "
+        f"(trained on {result.training_rows:,} rows). AUC: supervised {result.auc_model:.3f}, "
+        f"BG/NBD {result.auc_btyd:.3f}; Brier {result.brier_model:.3f}. Churn uses {winner}."
+    )
+    table = Table(title="Calibration by decile of predicted probability of ordering again")
+    for column in ("predicted", "observed", "customers"):
+        table.add_column(column, justify="right")
+    for predicted, observed, count in result.calibration:
+        table.add_row(f"{predicted:.1%}", f"{observed:.1%}", f"{count:,}")
+    console.print(table)
