@@ -48,6 +48,10 @@ def test_the_report_writes_html_and_charts(cli: CliRunner, tmp_path: Path) -> No
     assert "http" not in html  # self-contained: charts beside it, nothing from elsewhere
     for chart in ("cumulative.png", "conditional.png"):
         assert (out / chart).read_bytes().startswith(b"\x89PNG")
+    too_early = cli.invoke(
+        cli_app, [*args[:2], "--calibration-end", "1996-01-31", "--holdout-end", "1996-12-31", "--db", url]
+    )
+    assert (too_early.exit_code, "the report needs 200" in too_early.output) == (2, True)
     backwards = cli.invoke(
         cli_app, ["models", "report", "--calibration-end", "1998-01-01", "--holdout-end", "1997-01-01"]
     )

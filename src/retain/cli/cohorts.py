@@ -12,12 +12,10 @@ from rich.table import Table
 
 from retain.analytics.cohorts import cohort_table
 from retain.analytics.engine import Analytics
-from retain.bootstrap import bootstrap
 from retain.cli.charts import heatmap
-from retain.cli.ui import DbOption, console, fail
+from retain.cli.ui import DbOption, console, fail, on_store
 from retain.config import Settings
 from retain.domain.cohorts import CohortMetric, CohortTable, Grain
-from retain.domain.metrics import PeriodError
 from retain.domain.money import to_decimal
 
 SCREEN_PERIODS = 12
@@ -47,13 +45,9 @@ def cohorts(
     for target in (csv_file, plot):
         if target is not None and not target.parent.is_dir():
             fail(f"{target}: directory {target.parent} does not exist")
-    app = bootstrap(db)
-    try:
-        table = cohort_table(Analytics.from_store(app.url), by, Settings().store_timezone)
-    except PeriodError as exc:
-        fail(str(exc))
-    finally:
-        app.close()
+    table = on_store(
+        db, lambda app: cohort_table(Analytics.from_store(app.url), by, Settings().store_timezone)
+    )
     grid = _grid(table, metric)
     if csv_file is not None:
         _write_csv(csv_file, table, grid)

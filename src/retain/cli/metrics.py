@@ -12,10 +12,10 @@ from rich.table import Table
 
 from retain.analytics.engine import Analytics
 from retain.analytics.metrics import period_metrics
-from retain.bootstrap import bootstrap
-from retain.cli.ui import DbOption, console, fail
+from retain.bootstrap import App
+from retain.cli.ui import DbOption, console, on_store
 from retain.config import Settings
-from retain.domain.metrics import DEFAULT_ACTIVITY_WINDOW_DAYS, Period, PeriodError, PeriodMetrics
+from retain.domain.metrics import DEFAULT_ACTIVITY_WINDOW_DAYS, Period, PeriodMetrics
 from retain.domain.money import exponent
 
 HELP = "\n\n".join(
@@ -57,17 +57,15 @@ def metrics(
     db: DbOption = None,
 ) -> None:
     settings = Settings()
-    app = bootstrap(db)
-    try:
+
+    def work(app: App) -> PeriodMetrics:
         period = Period(start.date(), end.date(), settings.store_timezone)
         period.check_not_future(app.now())
-        result = period_metrics(
+        return period_metrics(
             Analytics.from_store(app.url), period, activity_window, margin or settings.gross_margin
         )
-    except PeriodError as exc:
-        fail(str(exc))
-    finally:
-        app.close()
+
+    result = on_store(db, work)
     if as_json:
         typer.echo(json.dumps(metrics_json(result)))
     else:

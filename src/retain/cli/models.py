@@ -14,15 +14,17 @@ from rich.table import Table
 
 from retain.analytics.engine import Analytics
 from retain.analytics.models.bgnbd import FitError
-from retain.analytics.models.churn import evaluate_churn_model
+from retain.analytics.models.churn import ChurnReport, evaluate_churn_model
 from retain.analytics.models.fitting import ModelName, fit_model
 from retain.analytics.models.quality import Quality, model_quality
 from retain.analytics.models.summary import Unit
-from retain.bootstrap import bootstrap
+from retain.bootstrap import App
 from retain.cli.charts import lines, paired_bars
-from retain.cli.ui import DbOption, console, fail
+from retain.cli.ui import DbOption, console, fail, on_store
 from retain.config import Settings
 from retain.domain.metrics import PeriodError
+
+REFUSE = (FitError, PeriodError)  # bad periods and data the models cannot use: exit status 2
 
 
 def fit(
@@ -40,15 +42,12 @@ def fit(
     & Lee 2005b) models spend per transaction, in the currency's major unit. Several orders
     by a customer on one day count as one transaction.
     """
-    app = bootstrap(db)
-    try:
-        result = fit_model(
-            Analytics.from_store(app.url), model, calibration_end.date(), unit, Settings().store_timezone
-        )
-    except (FitError, PeriodError) as exc:
-        fail(str(exc))
-    finally:
-        app.close()
+    zone = Settings().store_timezone
+    result = on_store(
+        db,
+        lambda app: fit_model(Analytics.from_store(app.url), model, calibration_end.date(), unit, zone),
+        REFUSE,
+    )
     if as_json:
         typer.echo(
             json.dumps(
@@ -91,18 +90,14 @@ def report(
     """
     if holdout_end <= calibration_end:
         fail("the holdout must end after the calibration")
-    app = bootstrap(db)
-    try:
-        quality = model_quality(
-            Analytics.from_store(app.url),
-            calibration_end.date(),
-            holdout_end.date(),
-            Settings().store_timezone,
-        )
-    except (FitError, PeriodError) as exc:
-        fail(str(exc))
-    finally:
-        app.close()
+    zone = Settings().store_timezone
+    quality = on_store(
+        db,
+        lambda app: model_quality(
+            Analytics.from_store(app.url), calibration_end.date(), holdout_end.date(), zone
+        ),
+        REFUSE,
+    )
     out.mkdir(parents=True, exist_ok=True)
     lines(
         out / "cumulative.png",
@@ -151,16 +146,13 @@ def churn(
     judge it, and BG/NBD's ranking, on the latest N days: AUC, Brier score and calibration
     by decile. The supervised model is used for churn only where its AUC is higher.
     """
-    app = bootstrap(db)
-    try:
+    zone = Settings().store_timezone
+
+    def work(app: App) -> ChurnReport:
         day = last_day.date() if last_day else app.now().date()
-        result = evaluate_churn_model(
-            Analytics.from_store(app.url), day, horizon, timezone=Settings().store_timezone
-        )
-    except (FitError, PeriodError) as exc:
-        fail(str(exc))
-    finally:
-        app.close()
+        return evaluate_churn_model(Analytics.from_store(app.url), day, horizon, timezone=zone)
+
+    result = on_store(db, work, REFUSE)
     if as_json:
         typer.echo(
             json.dumps(

@@ -15,8 +15,8 @@ from rich.table import Table
 from retain.analytics.engine import Analytics
 from retain.analytics.models.bgnbd import FitError
 from retain.analytics.models.predict import MODEL, MODEL_VERSION, Scores, score_customers
-from retain.bootstrap import bootstrap
-from retain.cli.ui import DbOption, console, fail
+from retain.bootstrap import App
+from retain.cli.ui import DbOption, console, fail, on_store
 from retain.config import Settings
 from retain.domain.metrics import PeriodError
 from retain.domain.money import to_decimal
@@ -57,8 +57,8 @@ def predict(
     if csv_file is not None and not csv_file.parent.is_dir():
         fail(f"{csv_file}: directory {csv_file.parent} does not exist")
     settings = Settings()
-    app = bootstrap(db)
-    try:
+
+    def work(app: App) -> tuple[Scores, list[dict[str, Any]]]:
         day = as_of.date() if as_of else app.now().date()
         scores = score_customers(
             Analytics.from_store(app.url), day, horizon, discount_rate, margin or settings.gross_margin,
@@ -66,10 +66,9 @@ def predict(
         )  # fmt: skip
         rows = _rows(scores)
         store_scores(app.unit_of_work(), rows)
-    except (FitError, PeriodError) as exc:
-        fail(str(exc))
-    finally:
-        app.close()
+        return scores, rows
+
+    scores, rows = on_store(db, work, (FitError, PeriodError))
     if csv_file is not None:
         with csv_file.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")

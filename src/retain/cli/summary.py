@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from retain.bootstrap import bootstrap
-from retain.cli.ui import DbOption, console
+from retain.cli.ui import DbOption, console, on_store
 from retain.domain.money import to_decimal
 from retain.domain.summary import StoreSummary
 from retain.store.queries import store_summary
@@ -20,7 +19,7 @@ def summary(
     db: DbOption = None,
 ) -> None:
     """Customers, orders, net revenue and the date range of the imported history."""
-    result = store_summary(bootstrap(db).engine)
+    result = on_store(db, lambda app: store_summary(app.engine))
     if as_json:
         typer.echo(json.dumps(summary_json(result)))
     else:

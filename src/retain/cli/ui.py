@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from retain.bootstrap import App, bootstrap
+from retain.domain.metrics import PeriodError
 from retain.service.ports import Progress as ProgressSink
 
 console = Console()
@@ -45,6 +47,22 @@ def database_problem(exc: Exception) -> str:
     """A one-line account of a database failure, without the SQL."""
     cause = getattr(exc, "orig", None) or exc
     return f"{exc.__class__.__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
+
+
+T = TypeVar("T")
+
+
+def on_store(
+    db: str | None, work: Callable[[App], T], refuse: tuple[type[Exception], ...] = (PeriodError,)
+) -> T:
+    """Run ``work`` on the store, closing it after; a refusal becomes one line and exit status 2."""
+    app = bootstrap(db)
+    try:
+        return work(app)
+    except refuse as exc:
+        fail(str(exc))
+    finally:
+        app.close()
 
 
 @contextmanager

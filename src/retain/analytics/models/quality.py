@@ -9,7 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import BetaGeoModel
+from retain.analytics.models.bgnbd import BetaGeoModel, FitError
+from retain.analytics.models.predict import MIN_CUSTOMERS
 from retain.analytics.models.summary import calibration_summary, cumulative_curve, holdout_counts
 
 Array = npt.NDArray[np.float64]
@@ -43,6 +44,10 @@ def model_quality(
 ) -> Quality:
     """BG/NBD fitted in weeks up to ``calibration_end``, judged on the holdout after it."""
     summary = calibration_summary(analytics, calibration_end, "week", timezone)
+    if len(summary) < MIN_CUSTOMERS:
+        raise FitError(
+            f"only {len(summary)} customers ordered by {calibration_end}; the report needs {MIN_CUSTOMERS}"
+        )
     model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
     holdout_weeks = (holdout_end - calibration_end).days / 7
     periods = int(np.ceil(summary.T.max() + holdout_weeks))

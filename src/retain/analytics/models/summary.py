@@ -71,18 +71,6 @@ def calibration_summary(
     )
 
 
-def holdout_transactions(
-    analytics: Analytics, calibration_end: date, holdout_end: date, timezone: str = "UTC"
-) -> int:
-    """Repeat-day transactions between the calibration end (excluded) and the holdout end."""
-    days = "SELECT DISTINCT customer_id, timezone($zone, placed_at::TIMESTAMPTZ)::DATE AS day FROM orders"
-    ((count,),) = analytics.rows(
-        f"SELECT count(*) FROM ({days}) WHERE day > $start AND day <= $end",
-        {"zone": timezone, "start": calibration_end, "end": holdout_end},
-    )
-    return int(count)
-
-
 HOLDOUT_SQL = """
 WITH days AS (
     SELECT DISTINCT customer_id, timezone($zone, placed_at::TIMESTAMPTZ)::DATE AS day FROM orders
