@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -94,7 +95,9 @@ def _rows(s: Scores) -> list[dict[str, Any]]:
             "p_alive": float(s.p_alive[i]),
             "churn_probability": float(s.churn_probability[i]),
             "predicted_orders": float(s.predicted_orders[i]),
-            "expected_next_order": s.expected_next_order[i],
+            "expected_next_order": None
+            if np.isnat(s.expected_next_order[i])
+            else s.expected_next_order[i].item(),
             "average_order_value": minor(s.average_order_value[i]),
             "average_days_between_orders": None
             if math.isnan(s.average_days_between_orders[i])
@@ -106,6 +109,10 @@ def _rows(s: Scores) -> list[dict[str, Any]]:
         }
         for i in range(len(s.customer_id))
     ]
+
+
+def _day(value: np.datetime64) -> date | None:
+    return None if np.isnat(value) else cast(date, value.item())
 
 
 def _readable(row: dict[str, Any], currency: str) -> dict[str, Any]:

@@ -18,6 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
 
+from retain.analytics.models.grouping import Codes, group_rows
+from retain.analytics.models.numerics import log_add_exp
+
 Array = npt.NDArray[np.float64]
 
 
@@ -31,66 +34,95 @@ class FitError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class _Data:
+    """Distinct (x, t_x, T) combinations with their counts, and the distinct values of x
+    and of the times inside them, so each term is computed once per value it depends on."""
+
     x: Array
     t_x: Array
     T: Array
     weight: Array
+    xs: Array  # distinct x
+    x_of: Codes  # each combination's index into xs
+    x_weight: Array  # customers per distinct x
+    times: Array  # distinct values among t_x and T
+    t_x_of: Codes
+    T_of: Codes
 
 
-def _unique(x: Array, t_x: Array, T: Array) -> _Data:
-    """Customers sharing (x, t_x, T) contribute identically: fit each combination once."""
-    stacked = np.stack([x, t_x, T], axis=1)
-    combos, counts = np.unique(stacked, axis=0, return_counts=True)
-    return _Data(combos[:, 0], combos[:, 1], combos[:, 2], counts.astype(np.float64))
+def _unique(x: Array, t_x: Array, T: Array, weight: Array | None = None) -> _Data:
+    """Customers sharing (x, t_x, T) contribute identically: fit each combination once.
+
+    With ``weight`` given, the rows are taken as they are, each with its weight.
+    """
+    if weight is None:
+        combos = group_rows(x, t_x, T)
+        (x, t_x, T), weight = combos.columns, combos.counts
+    by_x = group_rows(x)
+    by_time = group_rows(np.concatenate([t_x, T]))
+    n = x.size
+    return _Data(
+        x, t_x, T, weight,
+        xs=by_x.columns[0], x_of=by_x.inverse,
+        x_weight=np.bincount(by_x.inverse, weights=weight, minlength=by_x.counts.size).astype(np.float64),
+        times=by_time.columns[0], t_x_of=by_time.inverse[:n], T_of=by_time.inverse[n:],
+    )  # fmt: skip
 
 
 def _terms(params: Array, d: _Data, shift: int) -> tuple[Array, Array, Array, Array]:
-    """The log-likelihood's pieces: A1 + A2 + log(e^A3 + e^A4).
+    """The log-likelihood's pieces: A1 + A2 (per distinct x), A3 and A4 (per combination),
+    the log-likelihood being A1 + A2 + log(e^A3 + e^A4) (FHL 2005, eq. 6), and the log of
+    alpha + t for every distinct time.
 
-    BG/NBD (``shift`` 0, FHL 2005 eq. 6): A4 only for repeat buyers. MBG/NBD (``shift`` 1,
-    Batislam et al. 2007): the Beta terms move up by one and A4 applies to everyone.
+    BG/NBD (``shift`` 0): A4 only for repeat buyers. MBG/NBD (``shift`` 1, Batislam et al.
+    2007): the Beta terms move up by one and A4 applies to everyone.
     """
     r, alpha, a, b = params
-    x = d.x + shift
-    a1 = special.gammaln(r + d.x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
-    a3 = -(r + d.x) * np.log(alpha + d.T)
-    counts = (d.x > 0) | (shift == 1)
+    xs = d.xs + shift
+    head = (
+        special.gammaln(r + d.xs) - special.gammaln(r) + r * np.log(alpha)
+        + special.gammaln(a + b) + special.gammaln(b + xs) - special.gammaln(b) - special.gammaln(a + b + xs)
+    )  # fmt: skip
+    log_times = np.log(alpha + d.times)
+    rx = r + d.x
+    a3 = -rx * log_times[d.T_of]
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(counts, np.log(a) - np.log(b + x - 1) - (r + d.x) * np.log(alpha + d.t_x), -np.inf)
-    return a1, a2, a3, a4
+        tail = np.where((d.xs > 0) | (shift == 1), np.log(a) - np.log(b + xs - 1), -np.inf)
+    a4 = tail[d.x_of] - rx * log_times[d.t_x_of]
+    return head, a3, a4, log_times
 
 
 def _log_likelihood(params: Array, d: _Data, shift: int = 0) -> float:
-    a1, a2, a3, a4 = _terms(params, d, shift)
-    return float(np.sum(d.weight * (a1 + a2 + np.logaddexp(a3, a4))))
+    head, a3, a4, _ = _terms(params, d, shift)
+    return float(d.x_weight @ head + d.weight @ log_add_exp(a3, a4))
 
 
 def _gradient(params: Array, d: _Data, shift: int = 0) -> Array:
     """Analytic gradient of the log-likelihood with respect to (r, alpha, a, b)."""
+    return _value_and_gradient(params, d, shift)[1]
+
+
+def _value_and_gradient(params: Array, d: _Data, shift: int = 0) -> tuple[float, Array]:
+    """The log-likelihood and its gradient, sharing the work."""
     r, alpha, a, b = params
-    _, _, a3, a4 = _terms(params, d, shift)
-    total = np.logaddexp(a3, a4)
-    w3, w4 = np.exp(a3 - total), np.exp(a4 - total)  # w4 is 0 where A4 does not apply
-    x, w = d.x + shift, d.weight
-    repeat_b = np.where(w4 > 0, b + x - 1, 1.0)
-    g_r = (
-        special.digamma(r + d.x)
-        - special.digamma(r)
-        + np.log(alpha)
-        - w3 * np.log(alpha + d.T)
-        - w4 * np.log(alpha + d.t_x)
+    head, a3, a4, log_times = _terms(params, d, shift)
+    total = log_add_exp(a3, a4)
+    w4 = np.exp(a4 - total)  # the "dropped out at t_x" share; 0 where A4 does not apply
+    alive, dropped = d.weight * (1 - w4), d.weight * w4
+    rx = r + d.x
+    # Per distinct time: how much weight sits at alpha + t, plain and times (r + x).
+    size = d.times.size
+    at_time = np.bincount(d.T_of, alive, size) + np.bincount(d.t_x_of, dropped, size)
+    at_time_rx = np.bincount(d.T_of, alive * rx, size) + np.bincount(d.t_x_of, dropped * rx, size)
+    dropped_x = np.bincount(d.x_of, dropped, d.xs.size)
+    xs, n = d.xs + shift, d.x_weight
+    ab = special.digamma(a + b) - special.digamma(a + b + xs)
+    g_r = n @ (special.digamma(r + d.xs) - special.digamma(r) + np.log(alpha)) - at_time @ log_times
+    g_alpha = n.sum() * r / alpha - at_time_rx @ (1 / (alpha + d.times))
+    g_a = n @ ab + dropped_x.sum() / a
+    g_b = n @ (ab + special.digamma(b + xs) - special.digamma(b)) - dropped_x @ (
+        1 / np.where(dropped_x > 0, b + xs - 1, 1.0)
     )
-    g_alpha = r / alpha - w3 * (r + d.x) / (alpha + d.T) - w4 * (r + d.x) / (alpha + d.t_x)
-    g_a = special.digamma(a + b) - special.digamma(a + b + x) + w4 / a
-    g_b = (
-        special.digamma(a + b)
-        + special.digamma(b + x)
-        - special.digamma(b)
-        - special.digamma(a + b + x)
-        - w4 / repeat_b
-    )
-    return np.array([np.sum(w * g) for g in (g_r, g_alpha, g_a, g_b)])
+    return float(d.x_weight @ head + d.weight @ total), np.array([g_r, g_alpha, g_a, g_b])
 
 
 class _BetaGeoFamily:
@@ -113,7 +145,8 @@ class _BetaGeoFamily:
         def loss(theta: Array) -> tuple[float, Array]:
             # Searched in log space so every parameter stays positive.
             params = np.exp(theta)
-            return -_log_likelihood(params, data, shift), -_gradient(params, data, shift) * params
+            value, gradient = _value_and_gradient(params, data, shift)
+            return -value, -gradient * params
 
         start = np.log(np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0]))
         found = optimize.minimize(
@@ -123,9 +156,20 @@ class _BetaGeoFamily:
             raise FitError(f"{self.NAME} did not converge: {found.message}")
         self.params_ = np.exp(found.x)
         self.log_likelihood_ = _log_likelihood(self.params_, data, shift)
-        self.standard_errors_ = _standard_errors(self.params_, data, shift)
+        self._data = data
         self.n_customers_ = int(x.size)
         return self
+
+    @property
+    def standard_errors_(self) -> Array:
+        """Standard errors of (r, alpha, a, b), from the observed information at the optimum.
+
+        Computed on first use: scoring customers does not need them.
+        """
+        self._fitted()
+        if not hasattr(self, "_errors"):
+            self._errors = _standard_errors(self.params_, self._data, self.SHIFT)
+        return self._errors
 
     def _fitted(self) -> Array:
         if not hasattr(self, "params_"):
@@ -136,22 +180,33 @@ class _BetaGeoFamily:
     def p_alive(self, x: Array, t_x: Array, T: Array) -> Array:
         """Probability each customer is still alive at T: the likelihood's "alive" share."""
         params = self._fitted()
-        x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
-        data = _Data(x, t_x, T, np.ones_like(x))
-        _, _, a3, a4 = _terms(params, data, self.SHIFT)
-        return np.asarray(np.exp(a3 - np.logaddexp(a3, a4)))
+        x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, t_x, T)))
+        # Customer by customer: cheaper than finding the distinct combinations first.
+        data = _unique(x.ravel(), t_x.ravel(), T.ravel(), weight=np.ones(x.size))
+        _, a3, a4, _ = _terms(params, data, self.SHIFT)
+        return np.asarray(np.exp(a3 - log_add_exp(a3, a4)).reshape(x.shape))
 
     def conditional_expected_transactions(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
-        """Expected transactions in the next ``t`` units for customers (x, t_x, T) (FHL 2005, eq. 10).
+        """Expected transactions in the next ``t`` units for customers (x, t_x, T) (FHL 2005, eq. 10)."""
+        return np.asarray(self.expected_if_alive(t, x, T) * self.p_alive(x, t_x, T))
+
+    def expected_if_alive(self, t: float | Array, x: Array, T: Array) -> Array:
+        """Expected transactions in the next ``t`` units of customers (x, T) known to be alive.
 
         A customer alive at T has survived x (BG/NBD) or x + 1 (MBG/NBD) drop-out chances,
         so their p is Beta(a, b + x + shift) and their rate Gamma(r + x, alpha + T); the
-        result is BG/NBD's expectation for such a customer, times P(alive).
+        result is BG/NBD's expectation for such a customer. It does not depend on t_x, so
+        for one horizon it is computed once per distinct (x, T).
         """
+        x, T = (np.asarray(v, dtype=np.float64) for v in (x, T))
+        if np.ndim(t) == 0 and x.ndim == 1 and x.shape == T.shape:
+            pairs = group_rows(x, T)
+            return np.asarray(self._if_alive(np.asarray(t, dtype=np.float64), *pairs.columns)[pairs.inverse])
+        return self._if_alive(np.asarray(t, dtype=np.float64), x, T)
+
+    def _if_alive(self, t: Array, x: Array, T: Array) -> Array:
         r, alpha, a, b = self._fitted()
         b = b + self.SHIFT
-        x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
-        t = np.asarray(t, dtype=np.float64)
         z = t / (alpha + T + t)
         # ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; z) equals, by Euler's
         # transformation, (1-z)^(a-1) * 2F1(a+b-1-r, a-1; a+b+x-1; z). scipy's 2F1 fails in
@@ -168,8 +223,7 @@ class _BetaGeoFamily:
             log_sum = log_hyp2f1_series(a + b - 1 - r, a - 1, a + b + xs - 1, zs)
             tail = np.array(np.broadcast_to(tail, shape))
             tail[lost] = np.exp((a - 1) * np.log1p(-zs) + log_sum)
-        head = (a + b + x - 1) / (a - 1) * (1 - tail)
-        return np.asarray(head * self.p_alive(x, t_x, T))
+        return np.asarray((a + b + x - 1) / (a - 1) * (1 - tail))
 
     def expected_transactions(self, t: float | Array) -> Array:
         """Expected transactions of a new customer in ``t`` units (FHL 2005, eq. 7).

@@ -10,32 +10,64 @@ population mean when predicting.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
 
 from retain.analytics.models.bgnbd import FitError, NotFittedError
+from retain.analytics.models.grouping import group_rows
 
 Array = npt.NDArray[np.float64]
 
 
-def _log_likelihood(params: Array, x: Array, m: Array) -> float:
-    p, q, gamma = params
-    px = p * x
-    terms = (
-        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma)
-        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(gamma + m * x)
-    )  # fmt: skip
-    return float(np.sum(terms))
+@dataclass(frozen=True, slots=True)
+class _Spend:
+    """Repeat buyers' (x, mean spend), with what does not depend on the parameters computed
+    once: the gamma-function terms depend on x alone, so they are taken per distinct x."""
+
+    x: Array
+    mx: Array  # x * mean spend: total repeat spend
+    xs: Array  # distinct x
+    x_count: Array  # customers per distinct x
+    log_xs: Array
+    sum_log_m: float
+    sum_x_log_m: float
+
+    @classmethod
+    def of(cls, x: Array, m: Array) -> _Spend:
+        by_x = group_rows(x)
+        log_m = np.log(m)
+        xs = by_x.columns[0]
+        return cls(x, x * m, xs, by_x.counts, np.log(xs), float(log_m.sum()), float(x @ log_m))
 
 
-def _gradient(params: Array, x: Array, m: Array) -> Array:
+def _log_likelihood(params: Array, d: _Spend) -> float:
     p, q, gamma = params
-    px, total = p * x, gamma + m * x
-    g_p = x * (special.digamma(px + q) - special.digamma(px) + np.log(m) + np.log(x) - np.log(total))
-    g_q = special.digamma(px + q) - special.digamma(q) + np.log(gamma) - np.log(total)
-    g_gamma = q / gamma - (px + q) / total
-    return np.array([g_p.sum(), g_q.sum(), g_gamma.sum()])
+    px = p * d.xs
+    per_x = (
+        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma) + px * d.log_xs
+    )
+    per_row = (p * d.x + q) @ np.log(gamma + d.mx)
+    return float(d.x_count @ per_x + p * d.sum_x_log_m - d.sum_log_m - per_row)
+
+
+def _value_and_gradient(params: Array, d: _Spend) -> tuple[float, Array]:
+    """The log-likelihood and its gradient with respect to (p, q, gamma), sharing the work."""
+    p, q, gamma = params
+    px = p * d.xs
+    shared = special.digamma(px + q)
+    log_total = np.log(gamma + d.mx)
+    per_x = (
+        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma) + px * d.log_xs
+    )
+    value = d.x_count @ per_x + p * d.sum_x_log_m - d.sum_log_m - (p * d.x + q) @ log_total
+    n = d.x_count.sum()
+    g_p = d.x_count @ (d.xs * (shared - special.digamma(px) + d.log_xs)) + d.sum_x_log_m - d.x @ log_total
+    g_q = d.x_count @ (shared - special.digamma(q)) + n * np.log(gamma) - log_total.sum()
+    g_gamma = n * q / gamma - (p * d.x + q) @ (1 / (gamma + d.mx))
+    return float(value), np.array([g_p, g_q, g_gamma])
 
 
 class GammaGammaModel:
@@ -54,20 +86,21 @@ class GammaGammaModel:
         usable = (x > 0) & (mean_spend > 0)
         if usable.sum() < 2:
             raise FitError("too few repeat buyers with a positive spend to fit the spend model")
-        xs, ms = x[usable], mean_spend[usable]
+        data = _Spend.of(x[usable], mean_spend[usable])
 
         def loss(theta: Array) -> tuple[float, Array]:
             params = np.exp(theta)
-            return -_log_likelihood(params, xs, ms), -_gradient(params, xs, ms) * params
+            value, gradient = _value_and_gradient(params, data)
+            return -value, -gradient * params
 
-        start = np.log(np.array([1.0, 1.0, float(np.mean(ms))]))
+        start = np.log(np.array([1.0, 1.0, float(np.mean(mean_spend[usable]))]))
         found = optimize.minimize(
             loss, start, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter, "gtol": self.tol}
         )
         if not found.success or not np.all(np.isfinite(found.x)):
             raise FitError(f"Gamma-Gamma did not converge: {found.message}")
         self.params_ = np.exp(found.x)
-        self.log_likelihood_ = _log_likelihood(self.params_, xs, ms)
+        self.log_likelihood_ = _log_likelihood(self.params_, data)
         self.n_customers_ = int(usable.sum())
         return self
 

@@ -15,8 +15,9 @@ For every customer with an order up to the as-of day, in days:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,7 @@ import numpy.typing as npt
 from retain.analytics.engine import Analytics
 from retain.analytics.models.bgnbd import BetaGeoModel, FitError
 from retain.analytics.models.gamma_gamma import GammaGammaModel
+from retain.analytics.models.grouping import Groups, group_rows
 from retain.analytics.models.summary import calibration_summary
 from retain.domain.money import exponent
 
@@ -32,12 +34,6 @@ MODEL = "bgnbd+gamma-gamma"
 MIN_CUSTOMERS = 200  # fewer give estimates too loose to act on
 MODEL_VERSION = 1
 DAYS_PER_MONTH = 365.25 / 12
-
-TOTALS_SQL = """
-SELECT customer_id, count(*) AS orders, sum(net) AS revenue
-FROM orders WHERE timezone($zone, placed_at::TIMESTAMPTZ)::DATE <= $end
-GROUP BY customer_id ORDER BY customer_id
-"""
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ class Scores:
     customer_id: npt.NDArray[np.int64]
     p_alive: Array
     predicted_orders: Array
-    expected_next_order: list[date | None]
+    expected_next_order: npt.NDArray[np.datetime64]  # days; NaT where none is expected
     average_order_value: Array  # minor units
     average_days_between_orders: Array  # NaN for one-time buyers
     historic_clv: Array  # minor units
@@ -78,47 +74,52 @@ def score_customers(
         raise FitError(
             f"only {len(summary)} customers ordered by {as_of}; predictions need at least {MIN_CUSTOMERS}"
         )
-    orders_model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
     scale = 10 ** exponent(currency)
-    spend_model = GammaGammaModel().fit(summary.x, summary.mean_repeat_spend / scale)
+    # The two fits are independent and numpy lets go of the interpreter lock in its array
+    # loops, so they run side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        spend_fit = pool.submit(GammaGammaModel().fit, summary.x, summary.mean_repeat_spend / scale)
+        orders_model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
+        spend_model = spend_fit.result()
     x, t_x, T = summary.x, summary.t_x, summary.T
     alive = orders_model.p_alive(x, t_x, T)
+    pairs = group_rows(x, T)  # what the expectations depend on, besides P(alive)
     r, alpha, _, _ = orders_model.params_
-    totals = analytics.connection.execute(TOTALS_SQL, {"end": as_of, "zone": timezone}).fetchnumpy()
-    if not np.array_equal(np.asarray(totals["customer_id"]), summary.customer_id):
-        raise RuntimeError("order totals and the calibration summary disagree on who the customers are")
-    revenue = np.asarray(totals["revenue"], dtype=np.float64)
+    revenue = summary.revenue.astype(np.float64)
     spend = spend_model.conditional_expected_spend(x, summary.mean_repeat_spend / scale) * scale
-    wait = (alpha + T) / np.maximum(r + x - 1, 1e-9)
+    wait = np.round((alpha + T) / np.maximum(r + x - 1, 1e-9))
+    expected = (alive >= 0.5) & (r + x > 1) & (wait < 1e6)
+    next_order = np.full(x.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    next_order[expected] = np.datetime64(as_of, "D") + wait[expected].astype("timedelta64[D]")
     return Scores(
         as_of=as_of,
         horizon_days=horizon_days,
         currency=currency,
         customer_id=summary.customer_id,
         p_alive=alive,
-        predicted_orders=orders_model.conditional_expected_transactions(horizon_days, x, t_x, T),
-        expected_next_order=[
-            as_of + timedelta(days=round(w)) if a >= 0.5 and r + n > 1 else None
-            for a, n, w in zip(alive, x, wait, strict=True)
-        ],
-        average_order_value=revenue / np.asarray(totals["orders"], dtype=np.float64),
+        predicted_orders=orders_model.expected_if_alive(horizon_days, *pairs.columns)[pairs.inverse] * alive,
+        expected_next_order=next_order,
+        average_order_value=revenue / summary.orders,
         average_days_between_orders=np.where(x > 0, t_x / np.maximum(x, 1), np.nan),
         historic_clv=revenue,
-        predicted_clv=_discounted_value(orders_model, x, t_x, T, spend, horizon_days, yearly_discount_rate)
+        predicted_clv=_discounted_orders(orders_model, pairs, horizon_days, yearly_discount_rate)[
+            pairs.inverse
+        ]
+        * alive
+        * spend
         * (gross_margin if gross_margin is not None else 1.0),
     )
 
 
-def _discounted_value(
-    model: BetaGeoModel, x: Array, t_x: Array, T: Array, spend: Array, horizon_days: int, rate: float
-) -> Array:
-    """Expected orders per month of the horizon x spend, each month discounted to today."""
+def _discounted_orders(model: BetaGeoModel, pairs: Groups, horizon_days: int, rate: float) -> Array:
+    """For each distinct (x, T) alive today: expected orders per month of the horizon, each
+    month discounted to today at the yearly ``rate``."""
+    x, T = pairs.columns
     months = max(1, round(horizon_days / DAYS_PER_MONTH))
     value = np.zeros_like(x)
     previous = np.zeros_like(x)
     for month in range(1, months + 1):
-        t = min(month * DAYS_PER_MONTH, float(horizon_days))
-        cumulative = model.conditional_expected_transactions(t, x, t_x, T)
-        value += (cumulative - previous) * spend / (1 + rate) ** (month / 12)
+        cumulative = model.expected_if_alive(min(month * DAYS_PER_MONTH, float(horizon_days)), x, T)
+        value += (cumulative - previous) / (1 + rate) ** (month / 12)
         previous = cumulative
     return value

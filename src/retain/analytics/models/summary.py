@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 import numpy as np
@@ -19,25 +19,33 @@ from retain.analytics.engine import Analytics
 Unit = Literal["day", "week"]
 DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}
 
+# One pass groups orders into (customer, day); a second groups days into customers. The
+# first day's spend is arg_min(spend, day), so no window over the days is needed.
 SUMMARY_SQL = """
 WITH days AS (
-    SELECT customer_id, timezone($zone, placed_at::TIMESTAMPTZ)::DATE AS day, sum(net) AS spend
+    SELECT customer_id, {day} AS day, sum(net) AS spend, count(*) AS orders
     FROM orders
+    WHERE placed_at < $cutoff
     GROUP BY ALL
     HAVING day <= $end
-), ranked AS (
-    SELECT *, min(day) OVER (PARTITION BY customer_id) AS first_day FROM days
 )
 SELECT
     customer_id,
     count(*) - 1 AS x,
     date_diff('day', min(day), max(day)) AS t_x_days,
     date_diff('day', min(day), $end) AS t_days,
-    coalesce(avg(spend) FILTER (WHERE day > first_day), 0) AS mean_repeat_spend
-FROM ranked
+    coalesce((sum(spend) - arg_min(spend, day)) / nullif(count(*) - 1, 0), 0) AS mean_repeat_spend,
+    sum(orders) AS orders,
+    sum(spend) AS revenue
+FROM days
 GROUP BY customer_id
 ORDER BY customer_id
 """
+
+
+def _local_day(timezone: str) -> str:
+    """The SQL for an order's day in the store's zone; UTC needs no zone lookup per row."""
+    return "placed_at::DATE" if timezone == "UTC" else "timezone($zone, placed_at::TIMESTAMPTZ)::DATE"
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class Summary:
     T: npt.NDArray[np.float64]
     mean_repeat_spend: npt.NDArray[np.float64]
     unit: Unit
+    orders: npt.NDArray[np.int64]  # every order up to the end, same-day ones apart
+    revenue: npt.NDArray[np.int64]  # net, minor units
 
     def __len__(self) -> int:
         return len(self.customer_id)
@@ -59,7 +69,14 @@ def calibration_summary(
     analytics: Analytics, calibration_end: date, unit: Unit = "week", timezone: str = "UTC"
 ) -> Summary:
     """Customers whose first order is on or before ``calibration_end`` (that day included)."""
-    rows = analytics.connection.execute(SUMMARY_SQL, {"end": calibration_end, "zone": timezone}).fetchnumpy()
+    # Orders more than a day past the end cannot fall on or before it in any zone; skipping
+    # them before grouping keeps the calibration of an old period fast.
+    cutoff = datetime.combine(calibration_end + timedelta(days=2), time())
+    params: dict[str, object] = {"end": calibration_end, "cutoff": cutoff}
+    if timezone != "UTC":
+        params["zone"] = timezone
+    sql = SUMMARY_SQL.format(day=_local_day(timezone))
+    rows = analytics.connection.execute(sql, params).fetchnumpy()
     per = DAYS_PER_UNIT[unit]
     return Summary(
         customer_id=np.asarray(rows["customer_id"], dtype=np.int64),
@@ -68,6 +85,8 @@ def calibration_summary(
         T=np.asarray(rows["t_days"], dtype=np.float64) / per,
         mean_repeat_spend=np.asarray(rows["mean_repeat_spend"], dtype=np.float64),
         unit=unit,
+        orders=np.asarray(rows["orders"], dtype=np.int64),
+        revenue=np.asarray(rows["revenue"], dtype=np.int64),
     )
 
 
