@@ -26,9 +26,18 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: $(STAMP)
+# lifetimes, the models benchmark's baseline, lives in its own environment: never a
+# dependency of Retain.
+LIFETIMES := bench/.venv-lifetimes/.installed
+$(LIFETIMES): bench/requirements-lifetimes.txt
+	$(PYTHON) -m venv bench/.venv-lifetimes
+	bench/.venv-lifetimes/bin/python -m pip install --quiet -r bench/requirements-lifetimes.txt
+	touch $(LIFETIMES)
+
+bench: $(STAMP) $(LIFETIMES)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/models.py
 
 clean:
-	rm -rf $(VENV) retain-demo.db* demo-store bench/results
+	rm -rf $(VENV) bench/.venv-lifetimes retain-demo.db* demo-store bench/results

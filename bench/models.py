@@ -41,6 +41,7 @@ from simulate import Simulation, simulate
 
 LIFETIMES_PYTHON = Path(__file__).parent / ".venv-lifetimes" / "bin" / "python"
 YEARLY_RATE = 1.01**12 - 1  # lifetimes' CLV discounts 1% a month
+LIFETIMES_NAMES = {"gamma": "v"}  # lifetimes calls Gamma-Gamma's scale v
 
 
 def orders_of(transactions: pa.Table) -> pa.Table:
@@ -114,7 +115,7 @@ def print_report(report: dict[str, Any]) -> None:
     for model, params in ours["params"].items():
         for name, value in params.items():
             truth = report["truth"].get(name) if model != "pareto_nbd" else None
-            other = theirs["params"].get(model, {}).get(name) if theirs else None
+            other = theirs["params"].get(model, {}).get(LIFETIMES_NAMES.get(name, name)) if theirs else None
             error = f"{abs(value / truth - 1):>7.1%}" if truth else f"{'-':>7}"
             print(
                 f"{model + ' ' + name:<18}{(f'{truth:.3f}' if truth else '-'):>10}{value:>10.3f} {error}"

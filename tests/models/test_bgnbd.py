@@ -84,7 +84,7 @@ def test_mbgnbd_matches_the_published_estimates(summary: Summary) -> None:
 
 
 def test_the_gradient_is_the_derivative_of_the_likelihood(summary: Summary) -> None:
-    from retain.analytics.models.bgnbd import _gradient, _log_likelihood, _unique
+    from retain.analytics.models.bgnbd import _gradient, _log_likelihood, _unique, _value_and_gradient
 
     data = _unique(summary.x, summary.t_x, summary.T)
     point = np.array([0.3, 5.0, 0.8, 2.0])
@@ -98,6 +98,10 @@ def test_the_gradient_is_the_derivative_of_the_likelihood(summary: Summary) -> N
                 / 2e-6
             )
         assert_allclose(_gradient(point, data, shift), numeric, rtol=1e-5)
+        # The fit's shortcut for the value agrees with the textbook sum.
+        assert _value_and_gradient(point, data, shift)[0] == pytest.approx(
+            _log_likelihood(point, data, shift)
+        )
 
 
 def test_conditional_expectations_track_each_customers_holdout(

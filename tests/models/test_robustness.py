@@ -47,11 +47,20 @@ def test_likelihood_gradient_and_predictions_stay_finite(
 def test_pareto_nbd_stays_finite_and_p_alive_is_a_probability(
     p: tuple[float, ...], h: tuple[int, float, float]
 ) -> None:
-    from retain.analytics.models.pareto_nbd import ParetoNBDModel, _log_likelihoods
+    from retain.analytics.models.pareto_nbd import (
+        ParetoNBDModel,
+        _log_likelihoods,
+        _pairs,
+        _value_and_gradient,
+    )
 
     x, t_x, T = (np.array([float(v)]) for v in h)
     point = np.array(p)
     assert np.all(np.isfinite(_log_likelihoods(point, x, t_x, T)))
+    data = _unique(x, t_x, T)
+    value, gradient = _value_and_gradient(point, data, _pairs(data))
+    assert np.isfinite(value)
+    assert np.all(np.isfinite(gradient))
     model = ParetoNBDModel()
     model.params_ = point
     alive = model.p_alive(x, t_x, T)

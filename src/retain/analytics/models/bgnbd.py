@@ -19,7 +19,7 @@ import numpy.typing as npt
 from scipy import optimize, special
 
 from retain.analytics.models.grouping import Codes, group_rows
-from retain.analytics.models.numerics import log_add_exp
+from retain.analytics.models.numerics import log_add_exp, standard_errors
 
 Array = npt.NDArray[np.float64]
 
@@ -47,6 +47,8 @@ class _Data:
     times: Array  # distinct values among t_x and T
     t_x_of: Codes
     T_of: Codes
+    weight_at_T: Array  # customers whose T is each distinct time
+    weight_x_at_T: Array  # and the sum of their x
 
 
 def _unique(x: Array, t_x: Array, T: Array, weight: Array | None = None) -> _Data:
@@ -65,6 +67,8 @@ def _unique(x: Array, t_x: Array, T: Array, weight: Array | None = None) -> _Dat
         xs=by_x.columns[0], x_of=by_x.inverse,
         x_weight=np.bincount(by_x.inverse, weights=weight, minlength=by_x.counts.size).astype(np.float64),
         times=by_time.columns[0], t_x_of=by_time.inverse[:n], T_of=by_time.inverse[n:],
+        weight_at_T=np.bincount(by_time.inverse[n:], weight, by_time.counts.size).astype(np.float64),
+        weight_x_at_T=np.bincount(by_time.inverse[n:], weight * x, by_time.counts.size).astype(np.float64),
     )  # fmt: skip
 
 
@@ -102,27 +106,42 @@ def _gradient(params: Array, d: _Data, shift: int = 0) -> Array:
 
 
 def _value_and_gradient(params: Array, d: _Data, shift: int = 0) -> tuple[float, Array]:
-    """The log-likelihood and its gradient, sharing the work."""
+    """The log-likelihood and its gradient, sharing the work.
+
+    Per combination, log(e^A3 + e^A4) = A3 + softplus(A4 - A3), and A3 = -(r + x) log(alpha
+    + T) sums over the distinct T with weights fixed before the search; so only the
+    difference A4 - A3 is computed row by row.
+    """
     r, alpha, a, b = params
-    head, a3, a4, log_times = _terms(params, d, shift)
-    total = log_add_exp(a3, a4)
-    w4 = np.exp(a4 - total)  # the "dropped out at t_x" share; 0 where A4 does not apply
-    alive, dropped = d.weight * (1 - w4), d.weight * w4
-    rx = r + d.x
-    # Per distinct time: how much weight sits at alpha + t, plain and times (r + x).
-    size = d.times.size
-    at_time = np.bincount(d.T_of, alive, size) + np.bincount(d.t_x_of, dropped, size)
-    at_time_rx = np.bincount(d.T_of, alive * rx, size) + np.bincount(d.t_x_of, dropped * rx, size)
+    xs = d.xs + shift
+    log_times, inverse_times = np.log(alpha + d.times), 1 / (alpha + d.times)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tail = np.where((d.xs > 0) | (shift == 1), np.log(a) - np.log(b + xs - 1), -np.inf)
+    silence = log_times[d.T_of] - log_times[d.t_x_of]  # log((alpha + T) / (alpha + t_x)) >= 0
+    diff = tail[d.x_of] + (r + d.x) * silence  # A4 - A3
+    small = np.exp(-np.abs(diff))
+    softplus = np.maximum(diff, 0) + np.log1p(small)
+    w4 = np.where(diff > 0, 1, small) / (1 + small)  # the "dropped out at t_x" share
+    dropped = d.weight * w4
     dropped_x = np.bincount(d.x_of, dropped, d.xs.size)
-    xs, n = d.xs + shift, d.x_weight
+    n = d.x_weight
+    head = (
+        special.gammaln(r + d.xs) - special.gammaln(r) + r * np.log(alpha)
+        + special.gammaln(a + b) + special.gammaln(b + xs) - special.gammaln(b) - special.gammaln(a + b + xs)
+    )  # fmt: skip
+    a3 = -(r * d.weight_at_T + d.weight_x_at_T) @ log_times
+    value = n @ head + a3 + d.weight @ softplus
     ab = special.digamma(a + b) - special.digamma(a + b + xs)
-    g_r = n @ (special.digamma(r + d.xs) - special.digamma(r) + np.log(alpha)) - at_time @ log_times
-    g_alpha = n.sum() * r / alpha - at_time_rx @ (1 / (alpha + d.times))
+    shortfall = inverse_times[d.t_x_of] - inverse_times[d.T_of]  # 1/(alpha + t_x) - 1/(alpha + T)
+    g_r = n @ (special.digamma(r + d.xs) - special.digamma(r) + np.log(alpha))
+    g_r += -d.weight_at_T @ log_times + dropped @ silence
+    g_alpha = n.sum() * r / alpha - (r * d.weight_at_T + d.weight_x_at_T) @ inverse_times
+    g_alpha -= (dropped * (r + d.x)) @ shortfall
     g_a = n @ ab + dropped_x.sum() / a
     g_b = n @ (ab + special.digamma(b + xs) - special.digamma(b)) - dropped_x @ (
         1 / np.where(dropped_x > 0, b + xs - 1, 1.0)
     )
-    return float(d.x_weight @ head + d.weight @ total), np.array([g_r, g_alpha, g_a, g_b])
+    return float(value), np.array([g_r, g_alpha, g_a, g_b])
 
 
 class _BetaGeoFamily:
@@ -168,7 +187,8 @@ class _BetaGeoFamily:
         """
         self._fitted()
         if not hasattr(self, "_errors"):
-            self._errors = _standard_errors(self.params_, self._data, self.SHIFT)
+            data, shift = self._data, self.SHIFT
+            self._errors = standard_errors(lambda params: _gradient(params, data, shift), self.params_)
         return self._errors
 
     def _fitted(self) -> Array:
@@ -283,20 +303,3 @@ def _check(x: Array, t_x: Array, T: Array) -> None:
         raise ValueError("expected 0 <= t_x <= T and x >= 0 for every customer")
     if not np.any(x > 0):
         raise FitError("nobody bought twice: repeat buying cannot be estimated")
-
-
-def _standard_errors(params: Array, data: _Data, shift: int) -> Array:
-    """Square roots of the inverse observed information, by differencing the analytic gradient."""
-    steps = 1e-5 * np.maximum(params, 1e-3)
-    hessian = np.empty((4, 4))
-    for i in range(4):
-        up, down = params.copy(), params.copy()
-        up[i] += steps[i]
-        down[i] -= steps[i]
-        hessian[i] = (_gradient(up, data, shift) - _gradient(down, data, shift)) / (2 * steps[i])
-    hessian = (hessian + hessian.T) / 2
-    try:
-        covariance = np.linalg.inv(-hessian)
-    except np.linalg.LinAlgError:
-        return np.full(4, np.nan)
-    return np.sqrt(np.maximum(np.diag(covariance), 0))
