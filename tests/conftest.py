@@ -15,6 +15,10 @@ from typer.testing import CliRunner
 from retain.bootstrap import App, bootstrap
 
 DATA = Path(__file__).parent / "data"
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel workers share the cores; OpenMP threads (scikit-learn's gradient boosting)
+    # would spin-wait on each other and turn a one-second fit into twenty.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 POSTGRES_URL = os.environ.get("RETAIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

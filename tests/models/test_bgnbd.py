@@ -124,3 +124,14 @@ def test_the_cumulative_curve_rises_to_the_week_78_forecast(summary: Summary, mo
     to_june_30 = float(np.sum(model.expected_transactions(summary.T + 39)))
     assert to_june_30 < curve[-1] < to_june_30 * 1.002
     assert abs(curve[-1] - 4_339) / 4_339 < 0.05
+
+
+def test_the_probability_of_ordering_runs_from_expected_orders_to_p_alive(model: BetaGeoModel) -> None:
+    x, t_x, T = np.array([0.0, 2.0, 7.0]), np.array([0.0, 30.43, 35.0]), np.array([38.86, 38.86, 38.86])
+    # Over a short span, ordering at all and the expected number of orders coincide...
+    short = model.probability_of_ordering(0.01, x, t_x, T)
+    assert_allclose(short, model.conditional_expected_transactions(0.01, x, t_x, T), rtol=1e-2)
+    # ...and over an endless one, a customer orders again if and only if they are alive.
+    assert_allclose(model.probability_of_ordering(1e30, x, t_x, T), model.p_alive(x, t_x, T), rtol=1e-5)
+    spans = [model.probability_of_ordering(t, x, t_x, T) for t in (4.0, 13.0, 52.0)]
+    assert np.all(np.diff(spans, axis=0) > 0)

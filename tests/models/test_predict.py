@@ -40,6 +40,12 @@ def test_scores_are_probabilities_counts_and_money(cdnow: Analytics) -> None:
     assert float(s.predicted_clv.sum()) == pytest.approx(float(full.predicted_clv.sum()) * 0.5)
 
 
+def test_churn_is_bgnbd_unless_the_supervised_model_is_applied(cdnow: Analytics) -> None:
+    s = score_customers(cdnow, CALIBRATION_END)
+    assert np.all((s.churn_probability >= 1 - s.p_alive - 1e-12) & (s.churn_probability <= 1))
+    assert (s.churn_choice.source, s.churn_choice.auc_model, s.model) == ("bgnbd", None, "bgnbd+gamma-gamma")
+
+
 def test_the_cli_stores_scores_and_prints_them(cli: CliRunner, tmp_path: Path) -> None:
     from retain.ingest.reader import read_orders
     from retain.service.imports import import_orders
@@ -50,7 +56,11 @@ def test_the_cli_stores_scores_and_prints_them(cli: CliRunner, tmp_path: Path) -
     import_orders(read_orders(DATA / "cdnow" / "CDNOW_sample.txt"), app.unit_of_work())
     result = cli.invoke(cli_app, ["predict", "--as-of", "1997-09-30", "--json", "--db", url])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)  # the churn source goes to stderr
+    assert (
+        "Churn probability: BG/NBD, 1 - P(orders again within 90 days); the supervised model does not rank"
+        in result.stderr
+    )
     assert len(rows) == 2_357
     assert set(rows[0]) >= {"p_alive", "churn_probability", "predicted_orders", "predicted_clv", "total_clv"}
     with app.engine.connect() as connection:
@@ -59,8 +69,15 @@ def test_the_cli_stores_scores_and_prints_them(cli: CliRunner, tmp_path: Path) -
         known = connection.scalar(select(func.count()).select_from(customers))
     app.close()
     assert (stored, as_of, known) == (2_357, date(1997, 9, 30), 2_357)
+    assert all(1 - row["p_alive"] - 1e-12 <= row["churn_probability"] <= 1 for row in rows)
     again = cli.invoke(cli_app, ["predict", "--as-of", "1997-06-30", "--db", url])
     assert again.exit_code == 0, again.output
+    # The only training cutoff before the churn holdout, 1997-01-01, has too few customers.
+    assert (
+        "Churn probability: BG/NBD, 1 - P(orders again within 90 days); "
+        "the supervised model could not be judged: "
+        "not enough history before the holdout to train the churn model."
+    ) in " ".join(again.output.split())
 
 
 def test_too_little_history_is_refused(cli: CliRunner, tmp_path: Path) -> None:

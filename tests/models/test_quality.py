@@ -8,6 +8,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from retain.analytics.engine import Analytics
+from retain.analytics.models.churn import evaluate_churn_model
 from retain.analytics.models.quality import model_quality
 from retain.cli import app as cli_app
 from tests.models.conftest import CALIBRATION_END, HOLDOUT_END
@@ -46,8 +47,21 @@ def test_the_report_writes_html_and_charts(cli: CliRunner, tmp_path: Path) -> No
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "4,165.7" in html
     assert "http" not in html  # self-contained: charts beside it, nothing from elsewhere
-    for chart in ("cumulative.png", "conditional.png"):
+    for chart in ("cumulative.png", "conditional.png", "churn_roc.png", "churn_calibration.png"):
         assert (out / chart).read_bytes().startswith(b"\x89PNG")
+        assert f'src="{chart}"' in html
+    churn = evaluate_churn_model(Analytics.from_store(url), HOLDOUT_END, horizon_days=90)
+    assert f"AUC: supervised {churn.auc_model:.3f}, BG/NBD {churn.auc_btyd:.3f}" in " ".join(html.split())
+    early = ["models", "report", "--calibration-end", "1997-03-31", "--holdout-end", "1997-06-30"]
+    short = cli.invoke(cli_app, [*early, "--out", str(out), "--db", url])
+    assert short.exit_code == 0, short.output
+    html = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    reason = "not enough history before the holdout to train the churn model"
+    assert f"No churn model section: {reason}." in html
+    assert reason in " ".join(short.output.split())
+    assert "churn_roc.png" not in html
+    assert not (out / "churn_roc.png").exists()  # none left from the report before
+    assert (out / "cumulative.png").exists()
     too_early = cli.invoke(
         cli_app, [*args[:2], "--calibration-end", "1996-01-31", "--holdout-end", "1996-12-31", "--db", url]
     )

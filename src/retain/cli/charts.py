@@ -72,3 +72,25 @@ def paired_bars(
             ax.bar([k + i * width for k in range(len(labels))], values, width, label=name)
         ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(labels))], labels)
         ax.legend()
+
+
+def roc(path: Path, curves: dict[str, tuple[list[float], list[float]]], title: str) -> None:
+    """ROC curves (false positive rate, true positive rate), with the diagonal of a coin toss."""
+    with _chart(path, title, "false positive rate", "true positive rate", (5.5, 5)) as (_, ax):
+        for name, (false_positive, true_positive) in curves.items():
+            ax.plot(false_positive, true_positive, label=name)
+        ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance (AUC 0.500)")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(loc="lower right")
+
+
+def calibration(path: Path, predicted: list[float], observed: list[float], title: str) -> None:
+    """Mean predicted against observed rate per group; a calibrated model sits on the diagonal."""
+    with _chart(path, title, "mean predicted probability", "observed rate", (5.5, 5)) as (_, ax):
+        top = max([*predicted, *observed, 0.01]) * 1.05
+        ax.plot([0, top], [0, top], color="grey", linestyle=":", linewidth=1, label="perfect calibration")
+        ax.plot(predicted, observed, marker="o", label="deciles of predicted probability")
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.legend(loc="upper left")

@@ -19,12 +19,13 @@ from retain.analytics.models.fitting import ModelName, fit_model
 from retain.analytics.models.quality import Quality, model_quality
 from retain.analytics.models.summary import Unit
 from retain.bootstrap import App
-from retain.cli.charts import lines, paired_bars
+from retain.cli.charts import calibration, lines, paired_bars, roc
 from retain.cli.ui import DbOption, console, fail, on_store
 from retain.config import Settings
 from retain.domain.metrics import PeriodError
 
 REFUSE = (FitError, PeriodError)  # bad periods and data the models cannot use: exit status 2
+CHURN_CHARTS = ("churn_roc.png", "churn_calibration.png")
 
 
 def fit(
@@ -81,23 +82,31 @@ def report(
         datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day the model learns from.")
     ],
     holdout_end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day it is judged on.")],
+    churn_horizon: Annotated[
+        int, typer.Option(help="Days within which a customer orders again, for the churn model.", min=7)
+    ] = 90,
     out: Annotated[Path, typer.Option(help="Folder for report.html and its charts.")] = Path("model-report"),
     db: DbOption = None,
 ) -> None:
     """Fit BG/NBD up to the calibration end and compare its forecasts with what happened
     up to the holdout end: cumulative repeat transactions week by week, and the holdout
-    transactions by number of calibration transactions, as PNG charts and an HTML page.
+    transactions by number of calibration transactions. Then judge the supervised churn
+    model (see `retain models churn`) on the churn horizon's days up to the holdout end:
+    its ROC curve against BG/NBD's and its calibration. PNG charts and an HTML page.
     """
     if holdout_end <= calibration_end:
         fail("the holdout must end after the calibration")
     zone = Settings().store_timezone
-    quality = on_store(
-        db,
-        lambda app: model_quality(
-            Analytics.from_store(app.url), calibration_end.date(), holdout_end.date(), zone
-        ),
-        REFUSE,
-    )
+
+    def work(app: App) -> tuple[Quality, ChurnReport | str]:
+        analytics = Analytics.from_store(app.url)
+        quality = model_quality(analytics, calibration_end.date(), holdout_end.date(), zone)
+        try:
+            return quality, evaluate_churn_model(analytics, holdout_end.date(), churn_horizon, timezone=zone)
+        except FitError as exc:  # the BG/NBD part stands on its own
+            return quality, str(exc)
+
+    quality, churn_result = on_store(db, work, REFUSE)
     out.mkdir(parents=True, exist_ok=True)
     lines(
         out / "cumulative.png",
@@ -111,11 +120,39 @@ def report(
         {"actual": list(quality.actual_holdout), "expected (BG/NBD)": list(quality.expected_holdout)},
         "Holdout transactions per customer", "transactions in calibration", "mean holdout transactions",
     )  # fmt: skip
-    (out / "report.html").write_text(_html(quality, calibration_end, holdout_end), encoding="utf-8")
+    if isinstance(churn_result, ChurnReport):
+        _churn_charts(out, churn_result)
+    else:  # charts left from an earlier report would contradict this one
+        for stale in CHURN_CHARTS:
+            (out / stale).unlink(missing_ok=True)
+    html = _html(quality, churn_result, calibration_end, holdout_end)
+    (out / "report.html").write_text(html, encoding="utf-8")
     console.print(f"Model report written to {out / 'report.html'} (correlation {quality.correlation:.2f}).")
+    if isinstance(churn_result, str):
+        console.print(f"No churn model section: {churn_result}.")
 
 
-def _html(q: Quality, calibration_end: datetime, holdout_end: datetime) -> str:
+def _churn_charts(out: Path, result: ChurnReport) -> None:
+    days = result.horizon_days
+    roc(
+        out / CHURN_CHARTS[0],
+        {
+            f"supervised (AUC {result.auc_model:.3f})": result.roc_model,
+            f"BG/NBD (AUC {result.auc_btyd:.3f})": result.roc_btyd,
+        },
+        f"Who orders again within {days} days: ROC on the holdout",
+    )
+    calibration(
+        out / CHURN_CHARTS[1],
+        [predicted for predicted, _, _ in result.calibration],
+        [observed for _, observed, _ in result.calibration],
+        f"Supervised P(orders again within {days} days) by decile",
+    )
+
+
+def _html(
+    q: Quality, churn_result: ChurnReport | str, calibration_end: datetime, holdout_end: datetime
+) -> str:
     environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
     )
@@ -128,6 +165,8 @@ def _html(q: Quality, calibration_end: datetime, holdout_end: datetime) -> str:
         error=(expected_end - actual_end) / actual_end,
         correlation=q.correlation,
         rows=list(zip(q.buckets, q.expected_holdout, q.actual_holdout, strict=True)),
+        churn=churn_result if isinstance(churn_result, ChurnReport) else None,
+        churn_missing=churn_result if isinstance(churn_result, str) else None,
     )
 
 

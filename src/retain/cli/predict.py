@@ -15,7 +15,8 @@ from rich.table import Table
 
 from retain.analytics.engine import Analytics
 from retain.analytics.models.bgnbd import FitError
-from retain.analytics.models.predict import MODEL, MODEL_VERSION, Scores, score_customers
+from retain.analytics.models.churn import apply_churn_model
+from retain.analytics.models.predict import MODEL_VERSION, ChurnChoice, Scores, score_customers
 from retain.bootstrap import App
 from retain.cli.ui import DbOption, console, fail, on_store
 from retain.config import Settings
@@ -44,6 +45,16 @@ def predict(
         float | None,
         typer.Option(help="Gross margin (0-1] for CLV; default RETAIN_GROSS_MARGIN.", min=0.0, max=1.0),
     ] = None,
+    churn_model: Annotated[
+        bool,
+        typer.Option(
+            help="Judge the supervised churn model on the latest --churn-horizon days and use it for "
+            "churn probability if it ranks them better than BG/NBD."
+        ),
+    ] = True,
+    churn_horizon: Annotated[
+        int, typer.Option(help="Days within which a customer orders again, or churns.", min=7)
+    ] = 90,
     as_json: Annotated[bool, typer.Option("--json", help="Print every customer's scores as JSON.")] = False,
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="Write every customer's scores to this CSV.")
@@ -52,8 +63,11 @@ def predict(
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma on the history and store each customer's scores: P(alive),
     churn probability, predicted orders in the horizon, expected next order date, average
-    order value and days between orders, historic, predicted and total CLV. Scores replace
-    the previous ones and can be used by segments and flows.
+    order value and days between orders, historic, predicted and total CLV. Churn
+    probability is the chance of no order within the churn horizon: from BG/NBD, or from
+    the supervised model (see `retain models churn`) where that ranks the latest days
+    better; the command says which and why. Scores replace the previous ones and can be used by
+    segments and flows.
     """
     if csv_file is not None and not csv_file.parent.is_dir():
         fail(f"{csv_file}: directory {csv_file.parent} does not exist")
@@ -61,10 +75,12 @@ def predict(
 
     def work(app: App) -> tuple[Scores, list[dict[str, Any]]]:
         day = as_of.date() if as_of else app.now().date()
+        analytics, zone = Analytics.from_store(app.url), settings.store_timezone
         scores = score_customers(
-            Analytics.from_store(app.url), day, horizon, discount_rate, margin or settings.gross_margin,
-            settings.store_timezone,
-        )  # fmt: skip
+            analytics, day, horizon, discount_rate, margin or settings.gross_margin, zone, churn_horizon
+        )
+        if churn_model:
+            scores = apply_churn_model(scores, analytics, churn_horizon, timezone=zone)
         rows = _rows(scores)
         store_scores(app.unit_of_work(), rows)
         return scores, rows
@@ -77,6 +93,7 @@ def predict(
             writer.writerows(_readable(row, scores.currency) for row in rows)
     if as_json:
         typer.echo(json.dumps([_readable(row, scores.currency) for row in rows]))
+        typer.echo(_churn_line(scores.churn_choice), err=True)  # stdout stays plain JSON
         return
     _print(scores, rows)
 
@@ -88,7 +105,7 @@ def _rows(s: Scores) -> list[dict[str, Any]]:
     return [
         {
             "customer_id": int(s.customer_id[i]),
-            "model": MODEL,
+            "model": s.model,
             "model_version": MODEL_VERSION,
             "as_of": s.as_of,
             "horizon_days": s.horizon_days,
@@ -133,6 +150,7 @@ def _print(scores: Scores, rows: list[dict[str, Any]]) -> None:
         f"Scored {len(rows):,} customers as of {scores.as_of} ({scores.horizon_days}-day horizon): "
         f"{likely:,} likely active; predicted CLV {total:,} {cur} in all."
     )
+    console.print(_churn_line(scores.churn_choice), highlight=False)
     table = Table(title="Highest predicted CLV")
     for column in ("customer", "P(alive)", "orders next", "next order", f"predicted CLV ({cur})"):
         table.add_column(column, justify="right")
@@ -145,3 +163,10 @@ def _print(scores: Scores, rows: list[dict[str, Any]]) -> None:
             f"{to_decimal(row['predicted_clv'], cur):,}",
         )
     console.print(table)
+
+
+def _churn_line(choice: ChurnChoice) -> str:
+    """Which churn probability was stored, and why."""
+    days = f"1 - P(orders again within {choice.horizon_days} days)"
+    what = f"the supervised model, {days}" if choice.source == "supervised" else f"BG/NBD, {days}"
+    return f"Churn probability: {what}; {choice.reason}."

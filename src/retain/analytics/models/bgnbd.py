@@ -210,6 +210,18 @@ class _BetaGeoFamily:
         """Expected transactions in the next ``t`` units for customers (x, t_x, T) (FHL 2005, eq. 10)."""
         return np.asarray(self.expected_if_alive(t, x, T) * self.p_alive(x, t_x, T))
 
+    def probability_of_ordering(self, t: float, x: Array, t_x: Array, T: Array) -> Array:
+        """Probability each customer orders at least once in the next ``t`` units.
+
+        Only a customer alive at T can; they drop out only right after a purchase, so an
+        alive one orders unless a Poisson rate drawn from Gamma(r + x, alpha + T) gives
+        nothing in t: P = P(alive) * (1 - ((alpha + T) / (alpha + T + t))^(r + x)).
+        """
+        r, alpha, _, _ = self._fitted()
+        x, T = (np.asarray(v, dtype=np.float64) for v in (x, T))
+        silent = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        return np.asarray(self.p_alive(x, t_x, T) * (1 - silent))
+
     def expected_if_alive(self, t: float | Array, x: Array, T: Array) -> Array:
         """Expected transactions in the next ``t`` units of customers (x, T) known to be alive.
 

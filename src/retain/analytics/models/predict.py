@@ -2,7 +2,11 @@
 
 For every customer with an order up to the as-of day, in days:
 
-- ``p_alive`` and ``churn_probability = 1 - p_alive`` (BG/NBD).
+- ``p_alive`` (BG/NBD) and ``churn_probability``: the chance of no order in the next
+  ``churn_horizon_days`` (90 by default), 1 - P(alive) * (1 - ((alpha+T)/(alpha+T+N))^(r+x)).
+  Unlike 1 - P(alive), it also counts the alive but slow, and it is the quantity the
+  supervised model in ``retain.analytics.models.churn`` predicts; that model replaces it
+  afterwards where it ranks a holdout better (``churn_choice`` says which and why).
 - ``predicted_orders``: expected orders in the horizon (FHL 2005, eq. 10).
 - ``expected_next_order``: for a customer still more likely alive than not, the as-of day
   plus their expected wait under the posterior purchase rate, (alpha + T) / (r + x - 1)
@@ -16,8 +20,9 @@ For every customer with an order up to the as-of day, in days:
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +39,24 @@ MODEL = "bgnbd+gamma-gamma"
 MIN_CUSTOMERS = 200  # fewer give estimates too loose to act on
 MODEL_VERSION = 1
 DAYS_PER_MONTH = 365.25 / 12
+SUPERVISED_CHURN_MODEL = "churn-hgb"  # appended to MODEL when the supervised churn is used
+
+ChurnSource = Literal["bgnbd", "supervised"]
+
+
+@dataclass(frozen=True)
+class ChurnChoice:
+    """Where ``churn_probability`` came from and why, so the choice can be shown and audited.
+
+    The AUCs are on the churn model's temporal holdout (None when it was not evaluated);
+    ``horizon_days`` is the supervised model's N in "orders again within N days".
+    """
+
+    source: ChurnSource = "bgnbd"
+    reason: str = "the supervised churn model was not tried"
+    auc_model: float | None = None
+    auc_btyd: float | None = None
+    horizon_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,16 +66,21 @@ class Scores:
     currency: str
     customer_id: npt.NDArray[np.int64]
     p_alive: Array
+    churn_probability: Array  # 1 - P(orders within N days), from BG/NBD or the supervised model
     predicted_orders: Array
     expected_next_order: npt.NDArray[np.datetime64]  # days; NaT where none is expected
     average_order_value: Array  # minor units
     average_days_between_orders: Array  # NaN for one-time buyers
     historic_clv: Array  # minor units
     predicted_clv: Array  # minor units
+    churn_choice: ChurnChoice = field(default_factory=ChurnChoice)
 
     @property
-    def churn_probability(self) -> Array:
-        return 1 - self.p_alive
+    def model(self) -> str:
+        """The stored model name: it says whether churn came from the supervised model."""
+        if self.churn_choice.source == "supervised":
+            return f"{MODEL}+{SUPERVISED_CHURN_MODEL}"
+        return MODEL
 
     @property
     def total_clv(self) -> Array:
@@ -66,6 +94,7 @@ def score_customers(
     yearly_discount_rate: float = 0.1,
     gross_margin: float | None = None,
     timezone: str = "UTC",
+    churn_horizon_days: int = 90,
 ) -> Scores:
     """Fit on every order up to ``as_of`` (included) and score each customer."""
     currency = analytics.currency()
@@ -97,6 +126,7 @@ def score_customers(
         currency=currency,
         customer_id=summary.customer_id,
         p_alive=alive,
+        churn_probability=1 - orders_model.probability_of_ordering(churn_horizon_days, x, t_x, T),
         predicted_orders=orders_model.expected_if_alive(horizon_days, *pairs.columns)[pairs.inverse] * alive,
         expected_next_order=next_order,
         average_order_value=revenue / summary.orders,
