@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retain.analytics.models.grouping import group_rows
+from retain.analytics.models.grouping import count_rows, group_rows
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,6 @@ def test_groups_match_numpy_unique_rows(columns: Callable[[np.random.Generator],
     np.testing.assert_array_equal(groups.counts, counts)
     for column, distinct in zip(data, groups.columns, strict=True):
         np.testing.assert_array_equal(distinct[groups.inverse], column)
+    counted = count_rows(*data)
+    np.testing.assert_array_equal(np.stack(counted.columns, axis=1), expected)
+    np.testing.assert_array_equal(counted.counts, counts)

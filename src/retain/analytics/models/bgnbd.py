@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
 
-from retain.analytics.models.grouping import Codes, group_rows
+from retain.analytics.models.grouping import Codes, count_rows, group_rows
 from retain.analytics.models.numerics import log_add_exp, standard_errors
 
 Array = npt.NDArray[np.float64]
@@ -57,7 +57,7 @@ def _unique(x: Array, t_x: Array, T: Array, weight: Array | None = None) -> _Dat
     With ``weight`` given, the rows are taken as they are, each with its weight.
     """
     if weight is None:
-        combos = group_rows(x, t_x, T)
+        combos = count_rows(x, t_x, T)
         (x, t_x, T), weight = combos.columns, combos.counts
     by_x = group_rows(x)
     by_time = group_rows(np.concatenate([t_x, T]))
@@ -217,10 +217,13 @@ class _BetaGeoFamily:
         alive one orders unless a Poisson rate drawn from Gamma(r + x, alpha + T) gives
         nothing in t: P = P(alive) * (1 - ((alpha + T) / (alpha + T + t))^(r + x)).
         """
+        return np.asarray(self.p_alive(x, t_x, T) * (1 - self.silent_if_alive(t, x, T)))
+
+    def silent_if_alive(self, t: float, x: Array, T: Array) -> Array:
+        """Probability that customers (x, T), alive at T, make no purchase in the next ``t``."""
         r, alpha, _, _ = self._fitted()
         x, T = (np.asarray(v, dtype=np.float64) for v in (x, T))
-        silent = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-        return np.asarray(self.p_alive(x, t_x, T) * (1 - silent))
+        return np.asarray(np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))))
 
     def expected_if_alive(self, t: float | Array, x: Array, T: Array) -> Array:
         """Expected transactions in the next ``t`` units of customers (x, T) known to be alive.

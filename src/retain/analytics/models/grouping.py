@@ -20,7 +20,7 @@ Codes = npt.NDArray[np.intp]
 class Groups:
     columns: tuple[Array, ...]  # the distinct rows, one array per column
     counts: Array  # how many rows share each distinct row
-    inverse: Codes  # for each input row, the index of its distinct row
+    inverse: Codes  # for each input row, the index of its distinct row (empty from count_rows)
 
 
 def _codes(column: Array) -> tuple[Codes, Array]:
@@ -35,28 +35,43 @@ def _codes(column: Array) -> tuple[Codes, Array]:
 
 def group_rows(*columns: Array) -> Groups:
     """The distinct rows of ``columns`` (equal-length 1-D arrays), in ascending order."""
+    return _group(columns, inverse=True)
+
+
+def count_rows(*columns: Array) -> Groups:
+    """``group_rows`` without the way back (``inverse`` is empty): several times faster
+    when the combinations are too many to count densely, since nothing has to be argsorted."""
+    return _group(columns, inverse=False)
+
+
+def _group(columns: tuple[Array, ...], inverse: bool) -> Groups:
     coded = [_codes(np.asarray(c, dtype=np.float64)) for c in columns]
     sizes = [values.size for _, values in coded]
     span = int(np.prod(sizes, dtype=np.float64))
     if span >= 2**62:  # too many combinations for one integer key
         stacked = np.stack([codes for codes, _ in coded], axis=1)
-        _, first, inverse, counts = np.unique(
+        _, first, back, counts = np.unique(
             stacked, axis=0, return_index=True, return_inverse=True, return_counts=True
         )
-        return Groups(tuple(c[first] for c in columns), counts.astype(np.float64), inverse.ravel())
+        return Groups(tuple(c[first] for c in columns), counts.astype(np.float64), back.ravel())
     key = np.zeros(columns[0].shape, dtype=np.int64)
     for (codes, _), size in zip(coded, sizes, strict=True):
         key = key * size + codes
+    back = np.empty(0, dtype=np.intp)
     if span <= max(2**22, 4 * key.size):  # a dense count over every possible key: no sort
         tally = np.bincount(key, minlength=span)
         distinct = np.flatnonzero(tally)
-        position = np.empty(span, dtype=np.intp)
-        position[distinct] = np.arange(distinct.size)
-        inverse, counts = position[key], tally[distinct]
+        counts = tally[distinct]
+        if inverse:
+            position = np.empty(span, dtype=np.intp)
+            position[distinct] = np.arange(distinct.size)
+            back = position[key]
+    elif inverse:
+        distinct, back, counts = np.unique(key, return_inverse=True, return_counts=True)
     else:
-        distinct, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        distinct, counts = np.unique(key, return_counts=True)
     values = []
     for (_, lookup), size in zip(reversed(coded), reversed(sizes), strict=True):
         values.append(lookup[distinct % size])
         distinct = distinct // size
-    return Groups(tuple(reversed(values)), counts.astype(np.float64), inverse.astype(np.intp))
+    return Groups(tuple(reversed(values)), counts.astype(np.float64), back.astype(np.intp))

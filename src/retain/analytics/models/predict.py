@@ -19,7 +19,6 @@ For every customer with an order up to the as-of day, in days:
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -104,12 +103,8 @@ def score_customers(
             f"only {len(summary)} customers ordered by {as_of}; predictions need at least {MIN_CUSTOMERS}"
         )
     scale = 10 ** exponent(currency)
-    # The two fits are independent and numpy lets go of the interpreter lock in its array
-    # loops, so they run side by side.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        spend_fit = pool.submit(GammaGammaModel().fit, summary.x, summary.mean_repeat_spend / scale)
-        orders_model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
-        spend_model = spend_fit.result()
+    orders_model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
+    spend_model = GammaGammaModel().fit(summary.x, summary.mean_repeat_spend / scale)
     x, t_x, T = summary.x, summary.t_x, summary.T
     alive = orders_model.p_alive(x, t_x, T)
     pairs = group_rows(x, T)  # what the expectations depend on, besides P(alive)
@@ -126,7 +121,7 @@ def score_customers(
         currency=currency,
         customer_id=summary.customer_id,
         p_alive=alive,
-        churn_probability=1 - orders_model.probability_of_ordering(churn_horizon_days, x, t_x, T),
+        churn_probability=1 - alive * (1 - orders_model.silent_if_alive(churn_horizon_days, x, T)),
         predicted_orders=orders_model.expected_if_alive(horizon_days, *pairs.columns)[pairs.inverse] * alive,
         expected_next_order=next_order,
         average_order_value=revenue / summary.orders,
