@@ -199,12 +199,14 @@ class _BetaGeoFamily:
 
     def p_alive(self, x: Array, t_x: Array, T: Array) -> Array:
         """Probability each customer is still alive at T: the likelihood's "alive" share."""
-        params = self._fitted()
-        x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, t_x, T)))
-        # Customer by customer: cheaper than finding the distinct combinations first.
-        data = _unique(x.ravel(), t_x.ravel(), T.ravel(), weight=np.ones(x.size))
-        _, a3, a4, _ = _terms(params, data, self.SHIFT)
-        return np.asarray(np.exp(a3 - log_add_exp(a3, a4)).reshape(x.shape))
+        r, alpha, a, b = self._fitted()
+        x, t_x, T = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
+        shifted = x + self.SHIFT
+        # 1 / (1 + e^(A4 - A3)), customer by customer: the shared A1 + A2 cancel.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tail = np.where(shifted > 0, np.log(a) - np.log(b + shifted - 1), -np.inf)
+        diff = tail + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        return np.asarray(special.expit(-diff))
 
     def conditional_expected_transactions(self, t: float | Array, x: Array, t_x: Array, T: Array) -> Array:
         """Expected transactions in the next ``t`` units for customers (x, t_x, T) (FHL 2005, eq. 10)."""
