@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from retain import __version__
-from retain.cli import cohorts, database, demo, imports, metrics, models, predict, segments, summary
+from retain.cli import codes, cohorts, database, demo, imports, metrics, models, predict, segments, summary
 
 app = typer.Typer(
     name="retain",
@@ -26,6 +26,7 @@ app.add_typer(segments.app, name="segments")
 app.command("fit")(models.fit)
 app.command("predict")(predict.predict)
 app.add_typer(models.report_app, name="models")
+app.add_typer(codes.app, name="codes")
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)
 

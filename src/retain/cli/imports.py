@@ -266,7 +266,8 @@ def _report(file: Path, result: ImportResult, rejects: Path | None) -> None:
     table.add_row("products", f"{c.products_created:,}", f"{c.products_updated:,}", "")
     console.print(table)
     lines = f", {c.lines_written:,} order lines written" if c.lines_written else ""
-    console.print(f"{result.rows_read:,} rows read{lines}.")
+    codes = f", {c.codes_redeemed:,} discount codes redeemed" if c.codes_redeemed else ""
+    console.print(f"{result.rows_read:,} rows read{lines}{codes}.")
     if result.rows_rejected:
         where = f"; see {rejects}" if rejects else ""
         console.print(f"[yellow]{result.rows_rejected:,} rows rejected{where}.[/]")

@@ -24,6 +24,7 @@ class ImportCounts:
     orders_updated: int = 0
     orders_unchanged: int = 0
     lines_written: int = 0
+    codes_redeemed: int = 0  # single-use discount codes the new orders carried
 
 
 @dataclass(slots=True)

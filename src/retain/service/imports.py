@@ -108,9 +108,13 @@ def import_orders(
     progress: Progress = no_progress,
 ) -> ImportResult:
     """Write a parsed file's orders in one transaction: all of them, or none on failure."""
-    counts = _write(
-        parsed, uow, skip_invalid, write_rejects, lambda u: u.orders.write_batch(parsed.batch, progress)
-    )
+
+    def write(u: UnitOfWork) -> ImportCounts:
+        counts = u.orders.write_batch(parsed.batch, progress)
+        counts.codes_redeemed = u.codes.redeem()
+        return counts
+
+    counts = _write(parsed, uow, skip_invalid, write_rejects, write)
     placed = parsed.batch.orders["placed_at"]
     return ImportResult(
         format=parsed.format,

@@ -9,6 +9,7 @@ from typing import Any, Protocol, Self
 
 import polars as pl
 
+from retain.domain.discounts import DiscountSpec
 from retain.domain.imports import ImportCounts
 from retain.service.batch import OrderBatch
 
@@ -48,6 +49,14 @@ class ScoreStore(Protocol):
     def replace(self, rows: Sequence[dict[str, Any]]) -> None: ...
 
 
+class DiscountCodeStore(Protocol):
+    def issue(self, spec: DiscountSpec, owners: Sequence[int | None], now: datetime) -> list[str]: ...
+
+    def redeem(self) -> int: ...
+
+    def listing(self, unredeemed_only: bool = False) -> list[dict[str, object]]: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderWriter: ...
@@ -60,6 +69,9 @@ class UnitOfWork(Protocol):
 
     @property
     def scores(self) -> ScoreStore: ...
+
+    @property
+    def codes(self) -> DiscountCodeStore: ...
 
     def __enter__(self) -> Self: ...
 

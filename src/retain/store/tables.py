@@ -160,3 +160,23 @@ customer_scores = Table(
     Column("total_clv", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
 )
+
+# Single-use discount codes; an imported order that carries one redeems it.
+discount_codes = Table(
+    "discount_codes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),  # normalised: no dashes, upper case
+    Column("kind", String(16), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("minimum_order", BigInteger, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("purpose", String(64), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("redeemed_at", UTCDateTime),
+    Column("order_id", Integer, ForeignKey("orders.id")),
+    CheckConstraint("kind IN ('percent', 'fixed', 'free_shipping')", name="kind_known"),
+    CheckConstraint("value >= 0 AND minimum_order >= 0", name="amounts_not_negative"),
+)

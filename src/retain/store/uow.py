@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
+from retain.store.discounts import SqlDiscountCodes
 from retain.store.scores import SqlScores
 from retain.store.segments import SqlSegments
 
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
         self.directory = BulkDirectoryWriter(self.connection)
         self.segments = SqlSegments(self.connection)
         self.scores = SqlScores(self.connection)
+        self.codes = SqlDiscountCodes(self.connection)
         return self
 
     def __exit__(
