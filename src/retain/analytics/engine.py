@@ -18,6 +18,7 @@ import pyarrow as pa
 import sqlglot
 from sqlalchemy.engine import make_url
 
+from retain.analytics.store_queries import PURCHASES
 from retain.domain.metrics import PeriodError
 
 ORDERS_SCHEMA = pa.schema(
@@ -79,6 +80,24 @@ def read_scores(url: str) -> pa.Table:
         "SELECT customer_id, p_alive, churn_probability, predicted_orders, predicted_clv FROM customer_scores"
     )
     return _read(url, "scores", query).cast(SCORES_SCHEMA)
+
+
+PURCHASES_SCHEMA = pa.schema(
+    [("customer_id", pa.int64()), ("placed_at", pa.timestamp("us")), ("product_id", pa.int64())]
+)
+
+
+def read_purchases(url: str) -> pa.Table:
+    """Every product line of the non-cancelled orders: customer, time (UTC) and product."""
+    postgres = PURCHASES.replace("o.placed_at", "o.placed_at AT TIME ZONE 'UTC' AS placed_at", 1)
+    connection = duckdb.connect()
+    connection.register("raw", _read(url, "purchases", postgres))
+    relation = connection.sql(
+        "SELECT customer_id::BIGINT AS customer_id, placed_at::TIMESTAMP AS placed_at,"
+        " product_id::BIGINT AS product_id FROM raw"
+    )
+    assert relation is not None  # a SELECT always yields a relation
+    return cast(pa.Table, relation.to_arrow_table()).cast(PURCHASES_SCHEMA)
 
 
 def _normalise(table: pa.Table) -> pa.Table:

@@ -1,7 +1,7 @@
-"""Read a SQLite store's orders (or customer scores) with ADBC, streamed to stdout as Arrow IPC.
+"""Read a SQLite store's orders (or scores, or purchases) with ADBC, streamed to stdout as Arrow IPC.
 
-Run as ``python -m retain.analytics.snapshot PATH orders|scores``. ADBC carries its own copy of SQLite;
-two copies in one process break each other's file locks on the same database (seen as
+Run as ``python -m retain.analytics.snapshot PATH orders|scores|purchases``. ADBC carries its
+own copy of SQLite; two copies in one process break each other's file locks on the same database (seen as
 "disk I/O error", and a risk of corruption), so the read happens in a process of its own.
 """
 
@@ -12,12 +12,7 @@ import sys
 import adbc_driver_sqlite.dbapi as sqlite_adbc
 import pyarrow as pa
 
-QUERIES = {
-    "orders": "SELECT customer_id, placed_at, total - refunded AS net, currency FROM orders"
-    " WHERE cancelled_at IS NULL",
-    "scores": "SELECT customer_id, p_alive, churn_probability, predicted_orders, predicted_clv"
-    " FROM customer_scores",
-}
+from retain.analytics.store_queries import QUERIES
 
 
 def main(path: str, what: str) -> None:

@@ -5,7 +5,19 @@ from __future__ import annotations
 import typer
 
 from retain import __version__
-from retain.cli import codes, cohorts, database, demo, imports, metrics, models, predict, segments, summary
+from retain.cli import (
+    codes,
+    cohorts,
+    database,
+    demo,
+    imports,
+    metrics,
+    models,
+    predict,
+    recommend,
+    segments,
+    summary,
+)  # fmt: skip
 
 app = typer.Typer(
     name="retain",
@@ -27,6 +39,7 @@ app.command("fit")(models.fit)
 app.command("predict")(predict.predict)
 app.add_typer(models.report_app, name="models")
 app.add_typer(codes.app, name="codes")
+app.command("recommend")(recommend.recommend)
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)
 
