@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retain.domain.messages import Mailbox
 
 DEFAULT_DATABASE_URL = "sqlite:///retain.db"
 
@@ -16,6 +18,23 @@ class Settings(BaseSettings):
     store_timezone: str = "UTC"
     # Share of revenue kept after cost of goods, for margin-adjusted CLV (e.g. 0.4); unset: none.
     gross_margin: float | None = Field(default=None, gt=0, le=1)
+    # Where e-mail goes (smtp://user:pass@host:587?starttls=true, smtps://...); unset: the
+    # file outbox. Secret, so the password never shows in a repr, a log or a traceback.
+    smtp_url: SecretStr | None = None
+    # The sender of every e-mail, written "Coffee & Co <shop@example.com>" or as a bare address.
+    mail_from: Mailbox | None = None
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("mail_from", mode="before")
+    @classmethod
+    def _parse_sender(cls, value: object) -> object:
+        if isinstance(value, str):
+            return Mailbox.parse(value) if value.strip() else None
+        return value
 
 
 def database_url(override: str | None = None) -> str:

@@ -11,6 +11,7 @@ import polars as pl
 
 from retain.domain.discounts import DiscountSpec
 from retain.domain.imports import ImportCounts
+from retain.domain.messages import DeliveryResult, OutgoingEmail
 from retain.service.batch import OrderBatch
 
 # (stage, done, total): called as long work advances, for progress bars.
@@ -85,3 +86,25 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+class MailTransport(Protocol):
+    """Hands e-mails to whatever delivers them: an SMTP server, or a folder of ``.eml`` files.
+
+    ``send`` returns one result per message, in order, and never raises for one message's
+    failure, so a caller always learns which messages went out; closing releases the
+    connection a transport keeps open across calls.
+    """
+
+    def send(self, messages: Iterable[OutgoingEmail]) -> list[DeliveryResult]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

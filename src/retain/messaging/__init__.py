@@ -1,0 +1,1 @@
+"""Mail adapter: MIME messages, delivery over SMTP, and a file outbox for stores without SMTP."""
