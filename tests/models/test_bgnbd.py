@@ -7,7 +7,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import BetaGeoModel, FitError, ModifiedBetaGeoModel, NotFittedError
+from retain.analytics.models.bgnbd import BetaGeoModel, ModifiedBetaGeoModel
+from retain.analytics.models.numerics import FitError, NotFittedError
 from retain.analytics.models.summary import Summary, holdout_counts
 from tests.models.conftest import CALIBRATION_END, HOLDOUT_END
 

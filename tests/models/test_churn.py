@@ -12,7 +12,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import FitError
 from retain.analytics.models.churn import (
     ChurnReport,
     apply_churn_model,
@@ -20,6 +19,7 @@ from retain.analytics.models.churn import (
     evaluate_churn_model,
     score_churn,
 )
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.predict import score_customers
 from retain.bootstrap import bootstrap
 from retain.cli import app as cli_app

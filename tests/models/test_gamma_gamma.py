@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from retain.analytics.models.bgnbd import FitError
 from retain.analytics.models.gamma_gamma import GammaGammaModel
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.summary import Summary
 
 

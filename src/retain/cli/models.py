@@ -13,9 +13,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.table import Table
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import FitError
 from retain.analytics.models.churn import ChurnReport, evaluate_churn_model
 from retain.analytics.models.fitting import ModelName, fit_model
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.quality import Quality, model_quality
 from retain.analytics.models.summary import Unit
 from retain.bootstrap import App

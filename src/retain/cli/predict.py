@@ -14,8 +14,8 @@ import typer
 from rich.table import Table
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import FitError
 from retain.analytics.models.churn import apply_churn_model
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.predict import MODEL_VERSION, ChurnChoice, Scores, score_customers
 from retain.bootstrap import App
 from retain.cli.ui import DbOption, console, fail, on_store

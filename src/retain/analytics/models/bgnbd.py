@@ -16,20 +16,12 @@ from typing import Self
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import special
 
 from retain.analytics.models.grouping import Codes, count_rows, group_rows
-from retain.analytics.models.numerics import log_add_exp, standard_errors
+from retain.analytics.models.numerics import FitError, NotFittedError, log_add_exp, maximise, standard_errors
 
 Array = npt.NDArray[np.float64]
-
-
-class NotFittedError(RuntimeError):
-    """The model was used before ``fit``."""
-
-
-class FitError(RuntimeError):
-    """The likelihood could not be maximised; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,21 +152,11 @@ class _BetaGeoFamily:
         _check(x, t_x, T)
         data = _unique(x, t_x, T)
         shift = self.SHIFT
-
-        def loss(theta: Array) -> tuple[float, Array]:
-            # Searched in log space so every parameter stays positive.
-            params = np.exp(theta)
-            value, gradient = _value_and_gradient(params, data, shift)
-            return -value, -gradient * params
-
-        start = np.log(np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0]))
-        found = optimize.minimize(
-            loss, start, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter, "gtol": self.tol}
+        start = np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
+        self.params_, self.log_likelihood_ = maximise(
+            lambda params: _value_and_gradient(params, data, shift), start, self.NAME, self.tol, self.max_iter
         )
-        if not found.success or not np.all(np.isfinite(found.x)):
-            raise FitError(f"{self.NAME} did not converge: {found.message}")
-        self.params_ = np.exp(found.x)
-        self.log_likelihood_ = _log_likelihood(self.params_, data, shift)
+        self.n_customers_ = int(x.size)
         self._data = data
         self.n_customers_ = int(x.size)
         return self

@@ -22,7 +22,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import BetaGeoModel, FitError
+from retain.analytics.models.bgnbd import BetaGeoModel
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.predict import MIN_CUSTOMERS, ChurnChoice, Scores
 from retain.analytics.models.summary import calibration_summary
 

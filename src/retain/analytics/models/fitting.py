@@ -9,8 +9,9 @@ from typing import Literal
 import numpy as np
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import BetaGeoModel, FitError, ModifiedBetaGeoModel
+from retain.analytics.models.bgnbd import BetaGeoModel, ModifiedBetaGeoModel
 from retain.analytics.models.gamma_gamma import GammaGammaModel
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.pareto_nbd import ParetoNBDModel
 from retain.analytics.models.predict import MIN_CUSTOMERS
 from retain.analytics.models.summary import Unit, calibration_summary

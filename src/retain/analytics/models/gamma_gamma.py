@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import special
 
-from retain.analytics.models.bgnbd import FitError, NotFittedError
 from retain.analytics.models.grouping import group_rows
+from retain.analytics.models.numerics import FitError, NotFittedError, maximise
 
 Array = npt.NDArray[np.float64]
 
@@ -41,16 +41,6 @@ class _Spend:
         log_m = np.log(m)
         xs = by_x.columns[0]
         return cls(x, x * m, xs, by_x.counts, np.log(xs), float(log_m.sum()), float(x @ log_m))
-
-
-def _log_likelihood(params: Array, d: _Spend) -> float:
-    p, q, gamma = params
-    px = p * d.xs
-    per_x = (
-        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma) + px * d.log_xs
-    )
-    per_row = (p * d.x + q) @ np.log(gamma + d.mx)
-    return float(d.x_count @ per_x + p * d.sum_x_log_m - d.sum_log_m - per_row)
 
 
 def _value_and_gradient(params: Array, d: _Spend) -> tuple[float, Array]:
@@ -88,19 +78,10 @@ class GammaGammaModel:
             raise FitError("too few repeat buyers with a positive spend to fit the spend model")
         data = _Spend.of(x[usable], mean_spend[usable])
 
-        def loss(theta: Array) -> tuple[float, Array]:
-            params = np.exp(theta)
-            value, gradient = _value_and_gradient(params, data)
-            return -value, -gradient * params
-
-        start = np.log(np.array([1.0, 1.0, float(np.mean(mean_spend[usable]))]))
-        found = optimize.minimize(
-            loss, start, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter, "gtol": self.tol}
+        start = np.array([1.0, 1.0, float(np.mean(mean_spend[usable]))])
+        self.params_, self.log_likelihood_ = maximise(
+            lambda params: _value_and_gradient(params, data), start, "Gamma-Gamma", self.tol, self.max_iter
         )
-        if not found.success or not np.all(np.isfinite(found.x)):
-            raise FitError(f"Gamma-Gamma did not converge: {found.message}")
-        self.params_ = np.exp(found.x)
-        self.log_likelihood_ = _log_likelihood(self.params_, data)
         self.n_customers_ = int(usable.sum())
         return self
 

@@ -6,8 +6,46 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+from scipy import optimize
 
 Array = npt.NDArray[np.float64]
+
+
+class NotFittedError(RuntimeError):
+    """The model was used before ``fit``."""
+
+
+class FitError(RuntimeError):
+    """The likelihood could not be maximised; the message says why."""
+
+
+def maximise(
+    value_and_gradient: Callable[[Array], tuple[float, Array]],
+    start: Array,
+    name: str,
+    tol: float = 1e-10,
+    max_iter: int = 1000,
+) -> tuple[Array, float]:
+    """The parameters (all positive) that maximise a log-likelihood, and its maximum.
+
+    L-BFGS searches the logs of the parameters, so every step stays positive; a step into a
+    region where the likelihood is not finite counts as infinitely bad, so the line search
+    backs off from it.
+    """
+
+    def loss(theta: Array) -> tuple[float, Array]:
+        params = np.exp(theta)
+        value, gradient = value_and_gradient(params)
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(theta)
+        return -value, -gradient * params
+
+    found = optimize.minimize(
+        loss, np.log(start), jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": tol}
+    )
+    if not found.success or not np.all(np.isfinite(found.x)):
+        raise FitError(f"{name} did not converge: {found.message}")
+    return np.exp(found.x), -float(found.fun)
 
 
 def log_add_exp(a: Array, b: Array) -> Array:

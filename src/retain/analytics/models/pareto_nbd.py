@@ -24,11 +24,11 @@ from typing import Self
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import special
 
-from retain.analytics.models.bgnbd import FitError, NotFittedError, _check, _Data, _unique
+from retain.analytics.models.bgnbd import _check, _Data, _unique
 from retain.analytics.models.grouping import Codes, group_rows
-from retain.analytics.models.numerics import log_add_exp, standard_errors
+from retain.analytics.models.numerics import NotFittedError, log_add_exp, maximise, standard_errors
 
 Array = npt.NDArray[np.float64]
 SERIES_LIMIT = 0.98  # above this z the series is slow; scipy's 2F1 takes over where it can
@@ -231,22 +231,14 @@ class ParetoNBDModel:
         _check(x, t_x, T)
         data = _unique(x, t_x, T)
         pairs = _pairs(data)
-
-        def loss(theta: Array) -> tuple[float, Array]:
-            params = np.exp(theta)  # searched in log space so every parameter stays positive
-            value, gradient = _value_and_gradient(params, data, pairs)
-            if not np.isfinite(value):
-                return 1e300, np.zeros(4)
-            return -value, -gradient * params
-
-        start = np.log(np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, max(float(np.mean(T)), 1e-3)]))
-        found = optimize.minimize(
-            loss, start, jac=True, method="L-BFGS-B", options={"maxiter": self.max_iter, "gtol": self.tol}
+        start = np.array([1.0, max(float(np.mean(T)), 1e-3), 1.0, max(float(np.mean(T)), 1e-3)])
+        self.params_, self.log_likelihood_ = maximise(
+            lambda params: _value_and_gradient(params, data, pairs),
+            start,
+            "Pareto/NBD",
+            self.tol,
+            self.max_iter,
         )
-        if not found.success or not np.all(np.isfinite(found.x)):
-            raise FitError(f"Pareto/NBD did not converge: {found.message}")
-        self.params_ = np.exp(found.x)
-        self.log_likelihood_ = -float(found.fun)
         self.n_customers_ = int(x.size)
         self._data, self._pairs = data, pairs
         return self

@@ -27,9 +27,10 @@ import numpy as np
 import numpy.typing as npt
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import BetaGeoModel, FitError
+from retain.analytics.models.bgnbd import BetaGeoModel
 from retain.analytics.models.gamma_gamma import GammaGammaModel
 from retain.analytics.models.grouping import Groups, group_rows
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.summary import calibration_summary
 from retain.domain.money import exponent
 

@@ -9,7 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from retain.analytics.engine import Analytics
-from retain.analytics.models.bgnbd import BetaGeoModel, FitError
+from retain.analytics.models.bgnbd import BetaGeoModel
+from retain.analytics.models.numerics import FitError
 from retain.analytics.models.predict import MIN_CUSTOMERS
 from retain.analytics.models.summary import calibration_summary, cumulative_curve, holdout_counts
 
