@@ -64,6 +64,13 @@ def test_products_no_longer_sold_are_never_suggested_and_newcomers_get_best_sell
     assert set(newcomer) == {TEA, DRIPPER, FILTER, MUG}
 
 
+def test_nothing_to_learn_from_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="no purchases up to 2024-01-01"):
+        Recommender().fit(BASKETS, datetime(2024, 1, 1, tzinfo=UTC))
+    with pytest.raises(ValueError, match="no purchases up to"):
+        evaluate(BASKETS, datetime(2024, 1, 1, tzinfo=UTC))
+
+
 def test_later_purchases_are_not_learned_from() -> None:
     model = Recommender().fit(BASKETS, AS_OF - timedelta(days=25))
     assert TEA not in model.products_.tolist()  # tea sold only in the last 10 days

@@ -89,6 +89,8 @@ def test_an_impossible_batch_writes_nothing(app: App) -> None:
     expired = DiscountSpec("fixed", 500, "USD", expires_at=datetime(2025, 1, 1, tzinfo=UTC))
     with pytest.raises(DiscountError, match="already passed"):
         issue_codes(app.unit_of_work(), expired, ISSUED, count=3)
+    with pytest.raises(DiscountError, match="customer_ids: no customer 404"):
+        issue_codes(app.unit_of_work(), SPEC, ISSUED, customer_ids=[404])
     with app.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(discount_codes)) == 0
 

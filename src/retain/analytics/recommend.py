@@ -39,6 +39,8 @@ class Recommender:
         """``purchases``: customer_id, placed_at (naive UTC) and product_id; later ones are ignored."""
         placed = purchases["placed_at"].to_numpy(zero_copy_only=False).astype("datetime64[us]")
         keep = placed <= np.datetime64(as_of.replace(tzinfo=None), "us")
+        if not keep.any():
+            raise ValueError(f"no purchases up to {as_of:%Y-%m-%d} to learn from")
         customers = purchases["customer_id"].to_numpy(zero_copy_only=False)[keep]
         products = purchases["product_id"].to_numpy(zero_copy_only=False)[keep]
         self.products_, product_index = np.unique(products, return_inverse=True)

@@ -59,12 +59,12 @@ def recommend(
                 titles = {
                     row.id: row.title for row in connection.execute(select(products.c.id, products.c.title))
                 }
-            missing = [c for c in customer if c not in found and c.lower() not in found]
+            ids = {c: found.get(c) or found.get(c.lower()) for c in customer}
+            missing = [c for c, id_ in ids.items() if id_ is None]
             if missing:
                 raise ValueError(f"no customer with external id or email {', '.join(missing)}")
             model = Recommender().fit(purchases, last.replace(tzinfo=UTC))
-            ids = [found.get(c, found.get(c.lower(), 0)) for c in customer]
-            chosen = model.recommend(np.array(ids, dtype=np.int64), k)
+            chosen = model.recommend(np.array([ids[c] for c in customer], dtype=np.int64), k)
             picks = {c: [titles[int(p)] for p in ids] for c, ids in zip(customer, chosen, strict=True)}
         return picks, report
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from retain.domain.discounts import DiscountSpec, codes_in, new_code, normalise
-from retain.store.tables import discount_codes, orders
+from retain.domain.discounts import DiscountError, DiscountSpec, codes_in, new_code, normalise
+from retain.store.tables import customers, discount_codes, orders
 
 CHUNK = 5_000
 
@@ -19,6 +19,13 @@ class SqlDiscountCodes:
 
     def issue(self, spec: DiscountSpec, owners: Sequence[int | None], now: datetime) -> list[str]:
         """One new code per entry of ``owners`` (a customer id, or None for anyone)."""
+        wanted = sorted({o for o in owners if o is not None})
+        known: set[int] = set()
+        for start in range(0, len(wanted), CHUNK):
+            part = wanted[start : start + CHUNK]
+            known.update(self.connection.scalars(select(customers.c.id).where(customers.c.id.in_(part))))
+        if unknown := [o for o in wanted if o not in known]:
+            raise DiscountError(f"customer_ids: no customer {', '.join(map(str, unknown[:5]))}")
         codes = self._fresh(len(owners))
         rows = [
             {

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from scipy import special
 
 from retain.analytics.models.grouping import Codes, count_rows, group_rows
-from retain.analytics.models.numerics import FitError, NotFittedError, log_add_exp, maximise, standard_errors
+from retain.analytics.models.numerics import FitError, NotFittedError, maximise, standard_errors
 
 Array = npt.NDArray[np.float64]
 
@@ -62,34 +62,6 @@ def _unique(x: Array, t_x: Array, T: Array, weight: Array | None = None) -> _Dat
         weight_at_T=np.bincount(by_time.inverse[n:], weight, by_time.counts.size).astype(np.float64),
         weight_x_at_T=np.bincount(by_time.inverse[n:], weight * x, by_time.counts.size).astype(np.float64),
     )  # fmt: skip
-
-
-def _terms(params: Array, d: _Data, shift: int) -> tuple[Array, Array, Array, Array]:
-    """The log-likelihood's pieces: A1 + A2 (per distinct x), A3 and A4 (per combination),
-    the log-likelihood being A1 + A2 + log(e^A3 + e^A4) (FHL 2005, eq. 6), and the log of
-    alpha + t for every distinct time.
-
-    BG/NBD (``shift`` 0): A4 only for repeat buyers. MBG/NBD (``shift`` 1, Batislam et al.
-    2007): the Beta terms move up by one and A4 applies to everyone.
-    """
-    r, alpha, a, b = params
-    xs = d.xs + shift
-    head = (
-        special.gammaln(r + d.xs) - special.gammaln(r) + r * np.log(alpha)
-        + special.gammaln(a + b) + special.gammaln(b + xs) - special.gammaln(b) - special.gammaln(a + b + xs)
-    )  # fmt: skip
-    log_times = np.log(alpha + d.times)
-    rx = r + d.x
-    a3 = -rx * log_times[d.T_of]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tail = np.where((d.xs > 0) | (shift == 1), np.log(a) - np.log(b + xs - 1), -np.inf)
-    a4 = tail[d.x_of] - rx * log_times[d.t_x_of]
-    return head, a3, a4, log_times
-
-
-def _log_likelihood(params: Array, d: _Data, shift: int = 0) -> float:
-    head, a3, a4, _ = _terms(params, d, shift)
-    return float(d.x_weight @ head + d.weight @ log_add_exp(a3, a4))
 
 
 def _gradient(params: Array, d: _Data, shift: int = 0) -> Array:
