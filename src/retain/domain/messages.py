@@ -24,6 +24,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _ADDRESS = re.compile(_LOCAL_PART + "@(?:" + _LABEL + r"\.)+[A-Za-z]" + _LABEL)  # a letter starts the TLD
 # A List-Unsubscribe line must stay under the 998 characters RFC 5322 allows.
 MAX_URI_LENGTH = 900
+_UNSAFE_IN_URI = re.compile(r"[\s<>]")
 DeliveryStatus = Literal["sent", "temporary_failure", "permanent_failure", "skipped"]
 
 
@@ -132,7 +133,17 @@ def _single_line(field: str, value: str) -> None:
 def _uri(field: str, value: str, scheme: str) -> None:
     if not value.lower().startswith(scheme) or len(value) == len(scheme):
         raise MessageError(f"{field}: must start with {scheme}")
-    if not value.isascii() or any(c.isspace() or c in "<>" for c in value):
+    if not value.isascii() or _UNSAFE_IN_URI.search(value):
         raise MessageError(f"{field}: must be ASCII without spaces or angle brackets")
     if len(value) > MAX_URI_LENGTH:
         raise MessageError(f"{field}: longer than {MAX_URI_LENGTH} characters")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A template filled in for one customer: what an ``OutgoingEmail`` is made of."""
+
+    subject: str
+    html: str
+    text: str
+    topic: str

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Self
 
 from retain.domain.messages import DeliveryResult, OutgoingEmail, skipped
-from retain.messaging.mime import build_message, utc_now
+from retain.messaging.mime import message_bytes, utc_now
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _READABLE_LENGTH = 80
@@ -46,7 +46,7 @@ class FileOutbox:
             if reason := message.skip_reason():
                 results.append(skipped(message, reason))
                 continue
-            data = build_message(message, self._now()).as_bytes()
+            data = message_bytes(message, self._now())
             written = self._write(self.folder / file_name(message.key), data)
             detail = "" if written else "already in the outbox"
             results.append(DeliveryResult(message.key, message.to_address, "sent", detail, attempts=1))

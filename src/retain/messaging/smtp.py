@@ -26,7 +26,7 @@ from typing import Literal, Self
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from retain.domain.messages import DeliveryResult, OutgoingEmail, skipped
-from retain.messaging.mime import build_message, utc_now
+from retain.messaging.mime import message_bytes, utc_now
 
 Security = Literal["none", "starttls", "tls"]
 _Scope = Literal["message", "connection", "server"]
@@ -158,7 +158,7 @@ class SmtpTransport:
 
     def _deliver(self, message: OutgoingEmail) -> tuple[DeliveryResult, bool]:
         """The message's result, and whether the rest of the batch should stop untried."""
-        data = build_message(message, self._now()).as_bytes()
+        data = message_bytes(message, self._now())
         attempt = 1
         while True:
             try:
