@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = None
     # The sender of every e-mail, written "Coffee & Co <shop@example.com>" or as a bare address.
     mail_from: Mailbox | None = None
+    # Where recipients reach Retain's pages (unsubscribe, preferences, click and open
+    # tracking). It must be https for the one-click List-Unsubscribe header.
+    public_url: str = "http://127.0.0.1:8000"
+    # Signs the links in messages; unset: a key made once and kept in the database.
+    secret_key: SecretStr | None = None
+    # Shared secret of the bounce and complaint webhook (POST /webhooks/mail); unset: refused.
+    mail_webhook_secret: SecretStr | None = None
+    # Days after an open or a click in which an order counts as the message's doing.
+    attribution_days: int = Field(default=5, ge=1, le=90)
 
     @field_validator("smtp_url", mode="before")
     @classmethod

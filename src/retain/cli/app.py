@@ -11,6 +11,7 @@ from retain.cli import (
     database,
     demo,
     imports,
+    messages,
     metrics,
     models,
     predict,
@@ -39,6 +40,7 @@ app.command("fit")(models.fit)
 app.command("predict")(predict.predict)
 app.add_typer(models.report_app, name="models")
 app.add_typer(codes.app, name="codes")
+app.add_typer(messages.app, name="messages")
 app.command("recommend")(recommend.recommend)
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from retain.bootstrap import bootstrap
+from retain.bootstrap import App, bootstrap
 from retain.cli.summary import print_summary
 from retain.cli.ui import DbOption, console, fail, progress_bars
-from retain.config import database_url
+from retain.config import Settings, database_url
+from retain.domain.personalization import Brand, BrandError
 from retain.ingest.directory import read_customers, read_products
 from retain.ingest.reader import read_orders
+from retain.mailer import load_brand, save_brand, send
 from retain.service.imports import import_customers, import_orders, import_products
+from retain.service.outreach import Campaign
 from retain.store.queries import store_summary
 from retain.web.app import create_app
 
@@ -66,8 +69,44 @@ def demo(
         f"({store.line_items:,} line items) and {store.customers_csv.name} from {out}/."
     )
     print_summary(store_summary(app.engine))
+    _thank_recent_buyers(app, end, out / "outbox")
     if serve:
         _serve(app.url, host, port)
+
+
+DEMO_BRAND = Brand(
+    store_name="Fernwood Coffee",
+    sender_name="Fernwood Coffee",
+    sender_address="hello@fernwood.example",
+    postal_address="12 Mill Lane, Bristol BS1 4DJ, United Kingdom",
+    shop_url="https://fernwood.example",
+)
+
+
+def _thank_recent_buyers(app: App, end: date, outbox: Path) -> None:
+    """Thank the customers of the last week, as the thank-you flow would: into the outbox,
+    or through RETAIN_SMTP_URL when it is set."""
+    try:
+        load_brand(app)
+    except BrandError:
+        save_brand(app, DEMO_BRAND)
+    since = datetime.combine(end - timedelta(days=6), time.min, tzinfo=UTC)
+    with app.unit_of_work() as uow:
+        buyers = uow.outreach.recent_buyers(since)
+    with progress_bars() as (sink, _):
+        report = send(
+            app, Campaign(f"demo-thank-you-{end:%Y%m%d}", "thank_you"), buyers, outbox, progress=sink
+        )
+    where = (
+        "through RETAIN_SMTP_URL" if Settings().smtp_url else f"into {outbox}/ (set RETAIN_SMTP_URL to send)"
+    )
+    console.print(
+        f"Thanked {report.sent:,} customers of the last week {where}"
+        + (f"; {report.already_sent:,} were thanked before" if report.already_sent else "")
+        + (f"; {report.total_skipped:,} skipped" if report.total_skipped else "")
+        + ".",
+        highlight=False,
+    )
 
 
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, db: DbOption = None) -> None:
@@ -79,6 +118,6 @@ def _serve(url: str, host: str, port: int) -> None:
     app = bootstrap(url)
     console.print(f"Dashboard on [bold]http://{host}:{port}[/]  (Ctrl-C to stop)")
     try:
-        uvicorn.run(create_app(app.engine), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", 1)

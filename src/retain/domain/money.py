@@ -79,3 +79,27 @@ def format_money(minor: int, currency: str) -> str:
     """Human form with thousands separators: ``1234567, 'USD'`` -> ``'USD 12,345.67'``."""
     places = exponent(currency)
     return f"{currency} {to_decimal(minor, currency):,.{places}f}"
+
+
+_SYMBOLS = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "NZD": "NZ$",
+    "INR": "₹",
+}
+
+
+def display_money(minor: int, currency: str) -> str:
+    """The form a customer reads in a message: ``'$12.50'``, ``'€1,200.00'``; other currencies
+    keep their code (``'CHF 12.50'``)."""
+    symbol = _SYMBOLS.get(currency)
+    if symbol is None:
+        return format_money(minor, currency)
+    places = exponent(currency)
+    amount = to_decimal(minor, currency)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,.{places}f}"

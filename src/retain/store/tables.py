@@ -180,3 +180,70 @@ discount_codes = Table(
     CheckConstraint("kind IN ('percent', 'fixed', 'free_shipping')", name="kind_known"),
     CheckConstraint("value >= 0 AND minimum_order >= 0", name="amounts_not_negative"),
 )
+
+# Store-wide settings edited by people, not imports: the brand of e-mails, the signing key.
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One row per message handed to a channel (or skipped), whatever became of it. ``key`` is the
+# message's idempotency key: the same key is never sent twice.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), index=True),
+    Column("template", String(64), nullable=False),
+    Column("topic", String(16), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("address", String(320)),
+    Column("status", String(24), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("flow", String(64)),  # the flow that sent it, for flow reports; None for a campaign
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("channel IN ('email', 'sms', 'push')", name="channel_known"),
+    CheckConstraint(
+        "status IN ('sent', 'temporary_failure', 'permanent_failure', 'skipped')", name="status_known"
+    ),
+)
+
+# What recipients did with a message: opened it, clicked a link, unsubscribed; and what
+# receiving servers said later: a bounce or a complaint.
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("url", Text),
+    CheckConstraint("kind IN ('open', 'click', 'unsubscribe', 'bounce', 'complaint')", name="kind_known"),
+)
+
+# Addresses no message may go to again: hard bounces, complaints, permanent refusals.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("address", String(320), primary_key=True),  # lower case
+    Column("reason", String(24), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("reason IN ('bounce', 'complaint', 'permanent_failure', 'manual')", name="reason_known"),
+)
+
+# What a customer chose on the preference page: topics they do not want, and how often.
+contact_preferences = Table(
+    "contact_preferences",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("muted_topics", JSON, nullable=False),
+    Column("frequency", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("frequency IN ('normal', 'weekly', 'monthly')", name="frequency_known"),
+)

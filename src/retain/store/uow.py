@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine, RootTransaction
 
+from retain.domain.discounts import DiscountSpec
 from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
 from retain.store.discounts import SqlDiscountCodes
+from retain.store.outreach import SqlOutreach
 from retain.store.scores import SqlScores
 from retain.store.segments import SqlSegments
+from retain.store.settings import SqlSettings
 
 
 class SqlUnitOfWork:
@@ -33,6 +38,8 @@ class SqlUnitOfWork:
         self.segments = SqlSegments(self.connection)
         self.scores = SqlScores(self.connection)
         self.codes = SqlDiscountCodes(self.connection)
+        self.outreach = SqlOutreach(self.connection)
+        self.settings = SqlSettings(self.connection)
         return self
 
     def __exit__(
@@ -47,6 +54,9 @@ class SqlUnitOfWork:
         if self._sqlite:  # the connection goes back to the pool: restore the default
             self.connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
         self.connection.close()
+
+    def issue_codes(self, spec: DiscountSpec, owners: Sequence[int], now: datetime) -> list[str]:
+        return self.codes.issue(spec, list(owners), now)
 
     def commit(self) -> None:
         self._transaction.commit()

@@ -12,8 +12,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from retain import __version__
+from retain.bootstrap import App
+from retain.config import Settings
 from retain.domain.summary import StoreSummary
 from retain.store.queries import store_summary
+from retain.web.mail import mail_routes
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -27,10 +30,11 @@ def get_summary(request: Request) -> StoreSummary:
 SummaryDep = Annotated[StoreSummary, Depends(get_summary)]
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(store: App, settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Retain", version=__version__, docs_url=None, redoc_url=None)
-    app.state.engine = engine
+    app.state.engine = store.engine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(mail_routes(store, templates, settings or Settings()))
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, figures: SummaryDep) -> HTMLResponse:
