@@ -20,6 +20,7 @@ from retain.bootstrap import App
 from retain.config import Settings
 from retain.domain.messages import RenderedMessage
 from retain.domain.personalization import Brand, BrandError, MessageContext, ProductView
+from retain.messaging.courier import Courier
 from retain.messaging.links import MessageLinks
 from retain.messaging.templating import Template, TemplateError, default_templates, parse_template, render
 from retain.messaging.transport import mail_transport
@@ -149,13 +150,13 @@ def send(
     if settings.mail_from is not None:  # RETAIN_MAIL_FROM names the sender of every e-mail
         sender = settings.mail_from
         brand = replace(brand, sender_address=sender.address, sender_name=sender.name or brand.sender_name)
-    with transport(settings, outbox) as channel:
+    with Courier(settings.smtp_url, outbox) as courier:
         return send_campaign(
             campaign,
             customer_ids,
             session=app.unit_of_work,
             renderer=templates,
-            transport=channel,
+            courier=courier,
             signer=signer(app, settings),
             brand=brand,
             now=app.now(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -32,7 +32,7 @@ from retain.domain.personalization import (
     ProductView,
     customer_view,
 )
-from retain.service.ports import MailTransport, Progress, no_progress
+from retain.service.ports import Courier, Progress, no_progress
 
 CHUNK = 500
 
@@ -133,7 +133,7 @@ def send_campaign(
     *,
     session: Callable[[], Session],
     renderer: Renderer,
-    transport: MailTransport,
+    courier: Courier,
     signer: Signer,
     brand: Brand,
     now: datetime,
@@ -144,8 +144,7 @@ def send_campaign(
     topic = renderer.topic(campaign.template)
     sender = Mailbox(brand.sender_address, brand.sender_name)
     ids = list(dict.fromkeys(customer_ids))
-    # While one chunk travels to the server, the next is filled in: the transport waits on
-    # the network with the interpreter lock released, so the two overlap.
+    # While one chunk travels to the server, the courier's work, the next is filled in.
     pending: _Batch | None = None
 
     def finish(batch: _Batch) -> None:
@@ -161,21 +160,20 @@ def send_campaign(
             uow.commit()
         progress("send", batch.done, len(ids))
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retain-send") as courier:
-        try:
-            for start in range(0, len(ids), CHUNK):
-                part = ids[start : start + CHUNK]
-                outgoing, rows = _prepare(
-                    campaign, part, topic, session, renderer, signer, brand, sender, now, extras, report
-                )
-                delivery = courier.submit(transport.send, [m for m, _ in outgoing])
-                batch = _Batch(delivery, outgoing, rows, min(start + CHUNK, len(ids)))
-                if pending is not None:
-                    finish(pending)
-                pending = batch
-        finally:  # what went out is recorded, even when filling in a later chunk failed
+    try:
+        for start in range(0, len(ids), CHUNK):
+            part = ids[start : start + CHUNK]
+            outgoing, rows = _prepare(
+                campaign, part, topic, session, renderer, signer, brand, sender, now, extras, report
+            )
+            delivery = courier.submit([m for m, _ in outgoing])
+            batch = _Batch(delivery, outgoing, rows, min(start + CHUNK, len(ids)))
             if pending is not None:
                 finish(pending)
+            pending = batch
+    finally:  # what went out is recorded, even when filling in a later chunk failed
+        if pending is not None:
+            finish(pending)
     return report
 
 

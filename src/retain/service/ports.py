@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -86,6 +87,13 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+class Courier(Protocol):
+    """Delivers batches in the background, one at a time and in order: ``submit`` returns
+    at once with the batch's results to come."""
+
+    def submit(self, messages: list[OutgoingEmail]) -> Future[list[DeliveryResult]]: ...
 
 
 class MailTransport(Protocol):
