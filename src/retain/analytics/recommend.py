@@ -28,9 +28,17 @@ from scipy import sparse
 Ids = npt.NDArray[np.int64]
 
 
+BLOCK = 256  # customers scored together: a block of scores is BLOCK x products floats
+
+
 class Recommender:
-    """``fit(purchases, as_of)`` learns ``similarity_``: row i, column j, the share of i's
-    buyers who also bought j."""
+    """``fit(purchases, as_of)`` learns who bought what (``bought_``) and how many bought
+    each product (``popularity_``).
+
+    The product-by-product share matrix is never built: a grocery store's customers buy
+    hundreds of distinct products each, which makes it hundreds of millions of entries. A
+    block of customers' scores is computed through customer space instead,
+    ``(H / buyers) @ bought.T @ bought``, which gives the same numbers."""
 
     def __init__(self, still_sold_days: int = 180) -> None:
         self.still_sold_days = still_sold_days
@@ -51,11 +59,9 @@ class Recommender:
         )
         bought.data[:] = 1.0  # bought at all, however often
         self.bought_ = bought
+        self._bought_t = sparse.csr_matrix(bought.T)
         buyers = np.asarray(bought.sum(axis=0)).ravel()
-        together = sparse.csr_matrix(bought.T @ bought)  # sparse: catalogs can be large
-        together.setdiag(0.0)
-        # Row i: of the customers who bought i, the share who also bought each j.
-        self.similarity_ = sparse.csr_matrix(sparse.diags(1 / np.maximum(buyers, 1.0)) @ together)
+        self._per_buyer = sparse.diags(1 / np.maximum(buyers, 1.0))
         since = np.datetime64(as_of.replace(tzinfo=None) - timedelta(days=self.still_sold_days), "us")
         recent = placed[keep] > since
         self.still_sold_ = np.zeros(self.products_.size, dtype=bool)
@@ -66,13 +72,24 @@ class Recommender:
     def recommend(self, customer_ids: Ids, k: int = 5) -> list[Ids]:
         """Up to ``k`` product ids for each customer, best first."""
         out: list[Ids] = []
-        for row in self._rows(customer_ids):
-            if row < 0:
-                out.append(self._top(np.zeros(self.products_.size), np.zeros(self.products_.size, bool), k))
-                continue
-            history = self.bought_[row]
-            scores = np.asarray((history @ self.similarity_).toarray()).ravel()
-            out.append(self._top(scores, history.toarray().ravel() > 0, k))
+        rows = self._rows(customer_ids)
+        nothing = np.zeros(self.products_.size)
+        for start in range(0, rows.size, BLOCK):
+            block = rows[start : start + BLOCK]
+            known = block[block >= 0]
+            history = self.bought_[known]
+            # Score of j: the sum over the products i a customer bought of the share of i's
+            # buyers who also bought j. j's own term is zero unless j is owned, and owned
+            # products are left out anyway.
+            scores = ((history @ self._per_buyer) @ self._bought_t @ self.bought_).toarray()
+            owned = history.toarray() > 0
+            position = 0
+            for row in block:
+                if row < 0:
+                    out.append(self._top(nothing, np.zeros(self.products_.size, bool), k))
+                    continue
+                out.append(self._top(scores[position], owned[position], k))
+                position += 1
         return out
 
     def _rows(self, customer_ids: Ids) -> npt.NDArray[np.intp]:
@@ -116,16 +133,18 @@ def evaluate(purchases: pa.Table, cutoff: datetime, holdout_days: int = 90, k: i
     after = (placed > start) & (placed <= start + np.timedelta64(holdout_days, "D"))
     customers = purchases["customer_id"].to_numpy(zero_copy_only=False)[after]
     products = purchases["product_id"].to_numpy(zero_copy_only=False)[after]
-    known = set(model.products_.tolist())
+    rows = model._rows(customers)
+    columns = np.minimum(np.searchsorted(model.products_, products), model.products_.size - 1)
+    known = (rows >= 0) & (model.products_[columns] == products)
+    owned = np.zeros(customers.size, dtype=bool)
+    owned[known] = np.asarray(model.bought_[rows[known], columns[known]]).ravel() > 0
     wanted: dict[int, set[int]] = {}
-    for customer, product, row in zip(
-        customers.tolist(), products.tolist(), model._rows(customers), strict=True
+    # Customers new at the cutoff have nothing to learn from yet; what a customer owned
+    # already is no discovery.
+    for customer, product in zip(
+        customers[(rows >= 0) & ~owned].tolist(), products[(rows >= 0) & ~owned].tolist(), strict=True
     ):
-        if row < 0:
-            continue  # new customers: nothing to learn from yet
-        column = int(np.searchsorted(model.products_, product))
-        if product not in known or not model.bought_[row, column]:
-            wanted.setdefault(customer, set()).add(product)
+        wanted.setdefault(customer, set()).add(product)
     ids = np.array(sorted(wanted), dtype=np.int64)
     if ids.size == 0:
         raise ValueError(
