@@ -35,9 +35,11 @@ $(LIFETIMES): bench/requirements-lifetimes.txt
 	touch $(LIFETIMES)
 
 bench: $(STAMP) $(LIFETIMES)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/models.py
+	$(BIN)/python bench/recommend.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-lifetimes retain-demo.db* demo-store bench/results
