@@ -40,6 +40,7 @@ bench: $(STAMP) $(LIFETIMES)
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/recommend.py
+	$(BIN)/python bench/send.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-lifetimes retain-demo.db* demo-store bench/results

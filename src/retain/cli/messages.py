@@ -26,7 +26,7 @@ from retain.mailer import (
     send,
     signer,
 )
-from retain.messaging.templating import TemplateError
+from retain.messaging.templating import TemplateError, sample_context
 from retain.service.outreach import Campaign, SendReport
 from retain.store.queries import store_currency
 
@@ -75,14 +75,10 @@ def brand(
         try:
             current = asdict(load_brand(app_))
         except BrandError:
-            missing = [
-                f for f in ("store_name", "sender_address", "postal_address", "shop_url") if f not in changes
-            ]
-            if missing:
-                raise BrandError(
-                    "a new brand needs "
-                    + ", ".join("--" + m.replace("_", "-").replace("-address", "") for m in missing)
-                ) from None
+            options = {"store_name": "--store-name", "sender_address": "--sender",
+                       "postal_address": "--postal-address", "shop_url": "--shop-url"}  # fmt: skip
+            if missing := [option for field, option in options.items() if field not in changes]:
+                raise BrandError("a new brand needs " + ", ".join(missing)) from None
             current = {}
         merged = {**current, **changes}
         merged["sender_name"] = merged.get("sender_name") or merged["store_name"]
@@ -99,14 +95,17 @@ def brand(
 
 @app.command("templates")
 def list_templates(db: DbOption = None) -> None:
-    """List the templates: name, topic, subject, and whether the store wrote its own."""
+    """List the templates: name, topic, the subject as a sample customer reads it, and
+    whether the store wrote its own."""
     templates = on_store(db, load_templates, REFUSED)
-    table = Table(title="Templates")
+    table = Table(title="Templates (subjects for a sample customer)")
     for column in ("name", "topic", "subject", "source"):
         table.add_column(column)
+    sample = sample_context()
     for name in sorted(templates.all):
         template = templates.all[name]
-        table.add_row(name, template.topic, template.subject, "store" if name in templates.own else "Retain")
+        subject = templates.render(name, sample).subject
+        table.add_row(name, template.topic, subject, "store" if name in templates.own else "Retain")
     console.print(table)
 
 
@@ -242,18 +241,10 @@ def report(
     window = days or Settings().attribution_days
     rows = on_store(db, lambda app_: _report(app_, window), REFUSED)
     table = Table(title=f"Messages (orders attributed within {window} days of an open or click)")
-    for column in (
-        "template",
-        "sent",
-        "skipped",
-        "opened",
-        "clicked",
-        "unsubscribed",
-        "bounced",
-        "orders",
-        "revenue",
-    ):
-        table.add_column(column, justify="left" if column == "template" else "right")
+    widest = max((len(str(row["template"])) for row in rows), default=8)
+    table.add_column("template", no_wrap=True, min_width=widest)
+    for column in ("sent", "skipped", "opened", "clicked", "unsubscribed", "bounced", "orders", "revenue"):
+        table.add_column(column, justify="right")
     counted = ("sent", "skipped", "opened", "clicked", "unsubscribed", "bounced", "orders")
     for row in rows:
         table.add_row(row["template"], *(f"{row[c]:,}" for c in counted), row["revenue"])
