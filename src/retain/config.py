@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +34,23 @@ class Settings(BaseSettings):
     mail_webhook_secret: SecretStr | None = None
     # Days after an open or a click in which an order counts as the message's doing.
     attribution_days: int = Field(default=5, ge=1, le=90)
+    # The communication calendar: at most this many marketing messages per customer in
+    # this many days, across flows and campaigns.
+    marketing_cap_messages: int = Field(default=2, ge=1)
+    marketing_cap_days: int = Field(default=7, ge=1)
+    # Flow messages due in these local hours wait for their end ("21:00-08:00"); "" for none.
+    quiet_hours: str = "21:00-08:00"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if value.strip():
+            start, sep, end = value.partition("-")
+            if not sep:
+                raise ValueError("quiet hours look like 21:00-08:00")
+            time.fromisoformat(start.strip())
+            time.fromisoformat(end.strip())
+        return value.replace(" ", "")
 
     @field_validator("smtp_url", mode="before")
     @classmethod

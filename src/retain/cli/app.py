@@ -10,6 +10,7 @@ from retain.cli import (
     cohorts,
     database,
     demo,
+    flows,
     imports,
     messages,
     metrics,
@@ -41,6 +42,8 @@ app.command("predict")(predict.predict)
 app.add_typer(models.report_app, name="models")
 app.add_typer(codes.app, name="codes")
 app.add_typer(messages.app, name="messages")
+app.add_typer(flows.app, name="flows")
+app.command("worker")(flows.worker)
 app.command("recommend")(recommend.recommend)
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)

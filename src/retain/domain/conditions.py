@@ -7,9 +7,10 @@ value against the fields on offer, and says exactly where a rule is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 FieldKind = Literal["number", "text", "boolean"]
 OPERATORS: dict[str, tuple[FieldKind, ...]] = {
@@ -98,3 +99,36 @@ def _fits(kind: FieldKind, value: object) -> bool:
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
     return isinstance(value, str)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}
+
+
+def holds(condition: Condition, facts: Mapping[str, object]) -> bool:
+    """Whether ``condition`` holds for one customer's ``facts``, with SQL's rule for missing
+    values: a comparison with a missing value is unknown, and unknown never holds, not even
+    under "not" (as in the segment queries)."""
+    return _truth(condition, facts) is True
+
+
+def _truth(node: Condition, facts: Mapping[str, object]) -> bool | None:
+    if isinstance(node, Leaf):
+        value = facts.get(node.field)
+        if value is None:
+            return None
+        return bool(_COMPARE[node.op](value, node.value))
+    values = [_truth(child, facts) for child in node.children]
+    if node.mode == "not":
+        return None if values[0] is None else not values[0]
+    if node.mode == "all":
+        return False if False in values else (None if None in values else True)
+    return True if True in values else (None if None in values else False)

@@ -43,9 +43,23 @@ class Contact:
     frequency: str = "normal"
     suppressed: str | None = None  # why the address takes no mail, when it takes none
     last_marketing_at: datetime | None = None
+    recent_marketing: int = 0  # marketing messages sent within the calendar's window
+    recent_from_flow: int = 0  # messages the sending flow sent within its own cap's window
 
 
-def why_not(contact: Contact, topic: str, now: datetime) -> str | None:
+@dataclass(frozen=True)
+class Calendar:
+    """At most ``messages`` marketing messages per customer per ``days``, across all flows
+    and campaigns; a flow may set a tighter cap of its own (``flow_messages`` per
+    ``flow_days``). Transactional messages are exempt."""
+
+    messages: int = 2
+    days: int = 7
+    flow_messages: int | None = None
+    flow_days: int | None = None
+
+
+def why_not(contact: Contact, topic: str, now: datetime, calendar: Calendar | None = None) -> str | None:
     """Why ``contact`` must not get a message on ``topic`` now, or None when they may."""
     if topic not in TOPICS:
         raise ValueError(f"topic: {topic!r} is not one of {', '.join(TOPICS)}")
@@ -62,6 +76,11 @@ def why_not(contact: Contact, topic: str, now: datetime) -> str | None:
     gap = _GAP.get(contact.frequency)
     if gap is not None and contact.last_marketing_at is not None and now - contact.last_marketing_at < gap:
         return f"asked for {contact.frequency} messages at most"
+    if calendar is not None:
+        if contact.recent_marketing >= calendar.messages:
+            return f"over the cap: {calendar.messages} marketing messages in {calendar.days} days"
+        if calendar.flow_messages is not None and contact.recent_from_flow >= calendar.flow_messages:
+            return f"over the flow's cap: {calendar.flow_messages} in {calendar.flow_days} days"
     return None
 
 

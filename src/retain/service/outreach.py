@@ -11,17 +11,17 @@ message.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
 from retain.domain.discounts import DiscountSpec
 from retain.domain.messages import DeliveryResult, Mailbox, OutgoingEmail, RenderedMessage
 from retain.domain.money import display_money
-from retain.domain.outreach import Contact, why_not
+from retain.domain.outreach import Calendar, Contact, why_not
 from retain.domain.personalization import (
     Brand,
     CodeView,
@@ -38,7 +38,13 @@ CHUNK = 500
 
 
 class OutreachStore(Protocol):
-    def contacts(self, customer_ids: Sequence[int]) -> list[Contact]: ...
+    def contacts(
+        self,
+        customer_ids: Sequence[int],
+        since: datetime | None = None,
+        flow: str | None = None,
+        flow_since: datetime | None = None,
+    ) -> list[Contact]: ...
 
     def last_orders(self, customer_ids: Sequence[int]) -> dict[int, OrderView]: ...
 
@@ -95,6 +101,10 @@ class Campaign:
     offer: DiscountSpec | None = None  # a unique code for each recipient
     note: str = ""
     track: bool = True
+    # Each customer's message key, when the caller has its own (a flow's action keys);
+    # otherwise ``<name>:<customer id>``.
+    keys: Mapping[int, str] | None = None
+    calendar: Calendar | None = None  # caps on marketing messages; None: no caps
 
 
 @dataclass
@@ -193,8 +203,15 @@ def _prepare(
     """The messages of one chunk, and the rows of the customers skipped in it."""
     rows: list[dict[str, Any]] = []
     with session() as uow:
-        contacts = uow.outreach.contacts(part)
-        keys = {c.customer_id: f"{campaign.name}:{c.customer_id}" for c in contacts}
+        calendar = campaign.calendar
+        contacts = uow.outreach.contacts(
+            part,
+            since=now - timedelta(days=calendar.days) if calendar else None,
+            flow=campaign.flow,
+            flow_since=now - timedelta(days=calendar.flow_days) if calendar and calendar.flow_days else None,
+        )
+        own = campaign.keys or {}
+        keys = {c.customer_id: own.get(c.customer_id) or f"{campaign.name}:{c.customer_id}" for c in contacts}
         done = uow.outreach.known_keys(list(keys.values()))
         report.already_sent += len(done)
         eligible: list[Contact] = []
@@ -202,7 +219,7 @@ def _prepare(
             key = keys[contact.customer_id]
             if key in done:
                 continue
-            if reason := why_not(contact, topic, now):
+            if reason := why_not(contact, topic, now, calendar):
                 report.skipped[reason] += 1
                 rows.append(_skip_row(campaign, topic, contact, key, reason, now))
             else:

@@ -35,11 +35,20 @@ class SqlOutreach:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def contacts(self, customer_ids: Sequence[int]) -> list[Contact]:
+    def contacts(
+        self,
+        customer_ids: Sequence[int],
+        since: datetime | None = None,
+        flow: str | None = None,
+        flow_since: datetime | None = None,
+    ) -> list[Contact]:
         """Each known customer of ``customer_ids``, in that order, with consent, preferences,
-        suppression and the time of their latest marketing message."""
+        suppression, the time of their latest marketing message, and how many marketing
+        messages they got since ``since`` (and from ``flow`` since ``flow_since``)."""
         found: dict[int, Contact] = {}
         for part in _chunks(sorted(set(customer_ids))):
+            recent = self._recent(part, since, None) if since else {}
+            from_flow = self._recent(part, flow_since, flow) if flow and flow_since else {}
             last_marketing = (
                 select(messages.c.customer_id, func.max(messages.c.created_at).label("at"))
                 .where(
@@ -73,8 +82,23 @@ class SqlOutreach:
                     frequency=row.frequency or "normal",
                     suppressed=row.reason,
                     last_marketing_at=row.at,
+                    recent_marketing=recent.get(row.id, 0),
+                    recent_from_flow=from_flow.get(row.id, 0),
                 )
         return [found[c] for c in customer_ids if c in found]
+
+    def _recent(self, part: Sequence[int], since: datetime, flow: str | None) -> dict[int, int]:
+        query = (
+            select(messages.c.customer_id, func.count())
+            .where(
+                messages.c.customer_id.in_(part), messages.c.status == "sent", messages.c.created_at >= since
+            )
+            .group_by(messages.c.customer_id)
+        )
+        query = (
+            query.where(messages.c.flow == flow) if flow else query.where(messages.c.topic != "transactional")
+        )
+        return {customer: int(count) for customer, count in self.connection.execute(query)}
 
     def last_orders(self, customer_ids: Sequence[int], max_products: int = 4) -> dict[int, OrderView]:
         """Each customer's latest order that was not cancelled, with its products."""

@@ -247,3 +247,110 @@ contact_preferences = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("frequency IN ('normal', 'weekly', 'monthly')", name="frequency_known"),
 )
+
+# Lifecycle flows: the definition (JSON of retain.domain.flows.Flow) and whether it runs.
+flows = Table(
+    "flows",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# What happened to customers, in one stream flows read in order: orders placed and paid
+# (from imports), and later surveys, tickets and points. ``ref`` makes each event unique.
+customer_events = Table(
+    "customer_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ref", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("event", "ref", name="uq_customer_events_event_ref"),
+)
+Index("ix_customer_events_customer_at", customer_events.c.customer_id, customer_events.c.at)
+
+# One customer's run through one flow. A due run (next_run_at passed, no live lease) is a
+# job: a worker leases it, runs its steps up to the next wait, and writes everything in one
+# transaction, so a worker killed midway leaves the lease to expire and nothing half-done.
+flow_entries = Table(
+    "flow_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("flow", String(64), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("entry_no", Integer, nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("holdout", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("next_run_at", UTCDateTime),
+    Column("waiting_for", String(32)),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime),
+    Column("context", JSON, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("exit_reason", String(64)),
+    UniqueConstraint("flow", "customer_id", "entry_no", name="uq_flow_entries_flow_customer_entry"),
+    CheckConstraint("state IN ('active', 'completed', 'exited', 'holdout')", name="state_known"),
+)
+Index("ix_flow_entries_due", flow_entries.c.state, flow_entries.c.next_run_at)
+Index("ix_flow_entries_customer", flow_entries.c.customer_id, flow_entries.c.flow)
+
+# Everything a flow did for a customer, once: the key is flow, step, customer and entry.
+flow_actions = Table(
+    "flow_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("entry_id", Integer, ForeignKey("flow_entries.id"), nullable=False, index=True),
+    Column("flow", String(64), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+# Messages flows decided to send, waiting for delivery: a job each, leased like runs. The
+# key is the flow action's; delivery records the outcome in ``messages`` under the same key
+# and removes the row, in one transaction.
+message_queue = Table(
+    "message_queue",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("flow", String(64)),
+    Column("offer", JSON),
+    Column("not_before", UTCDateTime, nullable=False, index=True),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Work for people: a personal note to a valuable new customer, a call to one slipping away.
+staff_tasks = Table(
+    "staff_tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("flow", String(64)),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    Column("title", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+)
+
+# Where each periodic scan got to: the last event handled, the last day whose dates fired.
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("value", String(64), nullable=False),
+)

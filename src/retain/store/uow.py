@@ -14,6 +14,8 @@ from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
 from retain.store.discounts import SqlDiscountCodes
+from retain.store.flow_triggers import SqlTriggers
+from retain.store.flows import SqlFlows
 from retain.store.outreach import SqlOutreach
 from retain.store.scores import SqlScores
 from retain.store.segments import SqlSegments
@@ -40,6 +42,8 @@ class SqlUnitOfWork:
         self.codes = SqlDiscountCodes(self.connection)
         self.outreach = SqlOutreach(self.connection)
         self.settings = SqlSettings(self.connection)
+        self.flows = SqlFlows(self.connection)
+        self.triggers = SqlTriggers(self.connection)
         return self
 
     def __exit__(

@@ -1,0 +1,192 @@
+"""What starts flows, read from the store: events, segment changes, dates and scores; and
+the facts about customers that entry and branch conditions test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, extract, func, insert, select
+
+from retain.domain.flow_runs import Event
+from retain.domain.money import to_decimal
+from retain.store.tables import customer_events, customer_scores, customers, orders, segment_changes
+
+CHUNK = 5_000
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+class SqlTriggers:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def record_orders(self, since: datetime, until: datetime) -> int:
+        """Add an ``order_placed`` event for each order placed in (since, until] and not yet
+        recorded, with the order's total, item count and whether it was the customer's
+        first; returns how many were added."""
+        placed = self.connection.execute(
+            select(
+                orders.c.id, orders.c.customer_id, orders.c.placed_at, orders.c.total, orders.c.currency,
+                orders.c.item_count,
+            )
+            .where(orders.c.placed_at > since, orders.c.placed_at <= until, orders.c.cancelled_at.is_(None))
+            .order_by(orders.c.placed_at, orders.c.id)
+        ).all()  # fmt: skip
+        if not placed:
+            return 0
+        known: set[str] = set()
+        refs = [str(row.id) for row in placed]
+        for part in _chunks(refs):
+            query = select(customer_events.c.ref).where(
+                customer_events.c.event == "order_placed", customer_events.c.ref.in_(part)
+            )
+            known.update(self.connection.scalars(query))
+        fresh = [row for row in placed if str(row.id) not in known]
+        firsts: dict[int, int] = {}
+        for part in _chunks(sorted({row.customer_id for row in fresh})):
+            firsts.update(self._first_orders(part))
+        rows = [
+            {
+                "customer_id": row.customer_id, "event": "order_placed", "at": row.placed_at,
+                "ref": str(row.id),
+                "data": {
+                    "order_id": row.id,
+                    "order_total": float(to_decimal(row.total, row.currency)),
+                    "order_items": row.item_count,
+                    "first_order": firsts.get(row.customer_id) == row.id,
+                },
+            }
+            for row in fresh
+        ]  # fmt: skip
+        for part in _chunks(rows):
+            self.connection.execute(insert(customer_events), list(part))
+        return len(rows)
+
+    def _first_orders(self, customer_ids: Sequence[int]) -> dict[int, int]:
+        """Each customer's first order that was not cancelled (the earliest, then lowest id)."""
+        rows = self.connection.execute(
+            select(orders.c.customer_id, orders.c.id)
+            .where(orders.c.customer_id.in_(customer_ids), orders.c.cancelled_at.is_(None))
+            .order_by(orders.c.customer_id, orders.c.placed_at, orders.c.id)
+        )
+        first: dict[int, int] = {}
+        for customer, order in rows:
+            first.setdefault(customer, order)
+        return first
+
+    def events_after(self, last_id: int, limit: int = 50_000) -> list[Event]:
+        rows = self.connection.execute(
+            select(customer_events)
+            .where(customer_events.c.id > last_id)
+            .order_by(customer_events.c.id)
+            .limit(limit)
+        )
+        return [Event(r.id, r.customer_id, r.event, r.at, dict(r.data or {})) for r in rows]
+
+    def segment_changes_after(self, last_id: int, limit: int = 100_000) -> list[tuple[int, str, int, str]]:
+        """(id, segment, customer, change) after ``last_id``."""
+        rows = self.connection.execute(
+            select(
+                segment_changes.c.id,
+                segment_changes.c.segment,
+                segment_changes.c.customer_id,
+                segment_changes.c.change,
+            )
+            .where(segment_changes.c.id > last_id)
+            .order_by(segment_changes.c.id)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def on_date(self, field: str, day: date) -> list[int]:
+        """Customers whose ``field`` falls on ``day``: a birthday or first-order anniversary
+        (same month and day, a later year), or the expected date of the next order."""
+        if field == "birthday":
+            query = select(customers.c.id).where(
+                extract("month", customers.c.birthday) == day.month,
+                extract("day", customers.c.birthday) == day.day,
+            )
+        elif field == "first_order_anniversary":
+            first = (
+                select(orders.c.customer_id, func.min(orders.c.placed_at).label("first_at"))
+                .where(orders.c.cancelled_at.is_(None))
+                .group_by(orders.c.customer_id)
+                .subquery()
+            )
+            query = select(first.c.customer_id).where(
+                extract("month", first.c.first_at) == day.month,
+                extract("day", first.c.first_at) == day.day,
+                extract("year", first.c.first_at) < day.year,
+            )
+        elif field == "expected_next_order":
+            query = select(customer_scores.c.customer_id).where(customer_scores.c.expected_next_order == day)
+        else:
+            raise ValueError(f"no customer date {field!r}")
+        return sorted(self.connection.scalars(query))
+
+    def scored(self, score: str, above: float | None, below: float | None) -> list[int]:
+        column = customer_scores.c[score]
+        conditions = []
+        if above is not None:
+            conditions.append(column > above)
+        if below is not None:
+            conditions.append(column < below)
+        return sorted(self.connection.scalars(select(customer_scores.c.customer_id).where(and_(*conditions))))
+
+    def everyone(self) -> list[int]:
+        return sorted(self.connection.scalars(select(customers.c.id)))
+
+    def facts(self, customer_ids: Sequence[int], now: datetime, currency: str) -> dict[int, dict[str, Any]]:
+        """What conditions may test about each customer, as of ``now``: order counts and
+        revenue (in the currency's major unit, net of refunds), days since the first and
+        last order, and the latest scores."""
+        found: dict[int, dict[str, Any]] = {c: {} for c in customer_ids}
+        for part in _chunks(sorted(set(customer_ids))):
+            query = (
+                select(
+                    orders.c.customer_id, func.count(), func.sum(orders.c.total - orders.c.refunded),
+                    func.min(orders.c.placed_at), func.max(orders.c.placed_at), func.max(orders.c.currency),
+                )
+                .where(orders.c.customer_id.in_(part), orders.c.cancelled_at.is_(None))
+                .where(orders.c.placed_at <= now)
+                .group_by(orders.c.customer_id)
+            )  # fmt: skip
+            for customer, count, net, first, last, currency in self.connection.execute(query):
+                revenue = float(to_decimal(int(net or 0), currency))
+                found[customer].update(
+                    orders=int(count), revenue=revenue, average_order_value=revenue / int(count),
+                    days_since_first_order=(now - first).days, days_since_last_order=(now - last).days,
+                )  # fmt: skip
+            scores = select(
+                customer_scores.c.customer_id, customer_scores.c.p_alive, customer_scores.c.churn_probability,
+                customer_scores.c.predicted_orders, customer_scores.c.predicted_clv, customer_scores.c.model,
+            ).where(customer_scores.c.customer_id.in_(part))  # fmt: skip
+            for row in self.connection.execute(scores):
+                found[row.customer_id].update(
+                    p_alive=row.p_alive, churn_probability=row.churn_probability,
+                    predicted_orders=row.predicted_orders,
+                    predicted_clv=float(to_decimal(row.predicted_clv, currency)),
+                )  # fmt: skip
+        for customer in found:
+            found[customer].setdefault("orders", 0)
+        return found
+
+    def timezones(self, customer_ids: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for part in _chunks(sorted(set(customer_ids))):
+            query = select(customers.c.id, customers.c.timezone).where(
+                customers.c.id.in_(part), customers.c.timezone.is_not(None)
+            )
+            found.update((c, tz) for c, tz in self.connection.execute(query))
+        return found
+
+
+def since_default(now: datetime) -> datetime:
+    """Where event scanning starts on a store that never ran flows: now, so history already
+    imported does not set off every flow at once."""
+    return now - timedelta(seconds=1)

@@ -1,0 +1,346 @@
+"""Flows in the store: definitions, runs as leased jobs, and what runs did, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Integer, and_, delete, func, insert, or_, select, update
+
+from retain.domain.flow_runs import History, Outcome, Queued, Run, offer_spec
+from retain.store.discounts import SqlDiscountCodes
+from retain.store.tables import (
+    cursors,
+    flow_actions,
+    flow_entries,
+    flows,
+    message_queue,
+    messages,
+    orders,
+    staff_tasks,
+)
+
+CHUNK = 5_000
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class SqlFlows:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._postgres = connection.dialect.name == "postgresql"
+
+    # --- definitions ---------------------------------------------------------------------
+
+    def save(self, name: str, definition: dict[str, Any], now: datetime, enabled: bool | None = None) -> None:
+        values: dict[str, Any] = {"definition": definition, "updated_at": now}
+        if enabled is not None:
+            values["enabled"] = enabled
+        done = self.connection.execute(update(flows).where(flows.c.name == name).values(**values))
+        if done.rowcount == 0:
+            self.connection.execute(insert(flows).values(name=name, **{"enabled": False, **values}))
+
+    def set_enabled(self, name: str, enabled: bool, now: datetime) -> bool:
+        done = self.connection.execute(
+            update(flows).where(flows.c.name == name).values(enabled=enabled, updated_at=now)
+        )
+        return done.rowcount > 0
+
+    def definitions(self) -> dict[str, tuple[dict[str, Any], bool]]:
+        rows = self.connection.execute(select(flows.c.name, flows.c.definition, flows.c.enabled))
+        return {row.name: (row.definition, bool(row.enabled)) for row in rows}
+
+    # --- cursors -------------------------------------------------------------------------
+
+    def cursor(self, name: str) -> str | None:
+        return self.connection.scalar(select(cursors.c.value).where(cursors.c.name == name))
+
+    def set_cursor(self, name: str, value: str) -> None:
+        done = self.connection.execute(update(cursors).where(cursors.c.name == name).values(value=value))
+        if done.rowcount == 0:
+            self.connection.execute(insert(cursors).values(name=name, value=value))
+
+    # --- entering ------------------------------------------------------------------------
+
+    def history(self, flow: str, customer_ids: Sequence[int]) -> dict[int, History]:
+        found: dict[int, History] = {}
+        for part in _chunks(sorted(set(customer_ids))):
+            query = (
+                select(
+                    flow_entries.c.customer_id,
+                    func.max(flow_entries.c.entered_at),
+                    func.max(flow_entries.c.entry_no),
+                    func.sum((flow_entries.c.state == "active").cast(Integer)),
+                )
+                .where(flow_entries.c.flow == flow, flow_entries.c.customer_id.in_(part))
+                .group_by(flow_entries.c.customer_id)
+            )
+            for customer, last, entries, active in self.connection.execute(query):
+                found[customer] = History(last, bool(active), int(entries))
+        return found
+
+    def enter(self, rows: Sequence[dict[str, Any]]) -> None:
+        for part in _chunks(list(rows)):
+            self.connection.execute(insert(flow_entries), list(part))
+
+    # --- running -------------------------------------------------------------------------
+
+    def claim(
+        self, owner: str, now: datetime, lease: timedelta, limit: int, flows: Sequence[str] = ()
+    ) -> list[Run]:
+        """Lease up to ``limit`` due runs to ``owner``; a run leased by a worker that died is
+        due again once its lease has passed."""
+        due = (
+            select(flow_entries.c.id)
+            .where(
+                flow_entries.c.state == "active",
+                flow_entries.c.next_run_at <= now,
+                or_(flow_entries.c.lease_until.is_(None), flow_entries.c.lease_until < now),
+            )
+            .order_by(flow_entries.c.next_run_at, flow_entries.c.id)
+            .limit(limit)
+        )
+        if flows:  # runs of disabled flows wait until their flow is enabled again
+            due = due.where(flow_entries.c.flow.in_(list(flows)))
+        if self._postgres:  # two workers never wait on, or take, each other's rows
+            due = due.with_for_update(skip_locked=True)
+        ids = list(self.connection.scalars(due))
+        if not ids:
+            return []
+        self.connection.execute(
+            update(flow_entries)
+            .where(
+                flow_entries.c.id.in_(ids),
+                or_(flow_entries.c.lease_until.is_(None), flow_entries.c.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=now + lease)
+        )
+        rows = self.connection.execute(
+            select(flow_entries).where(flow_entries.c.id.in_(ids), flow_entries.c.lease_owner == owner)
+        )
+        return [
+            Run(
+                id=row.id, flow=row.flow, customer_id=row.customer_id, entry_no=row.entry_no, step=row.step,
+                entered_at=row.entered_at, context=dict(row.context or {}), waiting_for=row.waiting_for,
+            )
+            for row in rows
+        ]  # fmt: skip
+
+    def apply(
+        self, outcomes: Sequence[Outcome], owner: str, now: datetime, codes: SqlDiscountCodes, currency: str
+    ) -> int:
+        """Write what the runs did and where they stand; returns the actions written.
+
+        Each action's key is unique: an action already written (by a run that crashed after
+        committing, which cannot happen, or by anything else) is not written again."""
+        keys = [action.key for outcome in outcomes for action in outcome.actions]
+        done: set[str] = set()
+        for part in _chunks(keys):
+            done.update(
+                self.connection.scalars(select(flow_actions.c.key).where(flow_actions.c.key.in_(part)))
+            )
+        actions, queued, tasks = [], [], []
+        for outcome in outcomes:
+            run = outcome.run
+            for action in outcome.actions:
+                if action.key in done:
+                    continue
+                done.add(action.key)
+                detail = action.detail
+                if action.kind == "send":
+                    offer = None if action.offer is None else asdict(action.offer)
+                    queued.append(
+                        {"key": action.key, "customer_id": run.customer_id, "template": action.template,
+                         "flow": run.flow, "offer": offer, "not_before": now, "created_at": now}
+                    )  # fmt: skip
+                elif action.kind == "task":
+                    tasks.append(
+                        {"key": action.key, "flow": run.flow, "customer_id": run.customer_id,
+                         "title": action.title, "role": action.role, "due_at": action.due_at,
+                         "created_at": now}
+                    )  # fmt: skip
+                elif action.kind == "code" and action.offer is not None:
+                    spec = offer_spec(action.offer, currency, now, run.flow)
+                    detail = codes.issue(spec, [run.customer_id], now)[0]
+                elif action.kind == "points":
+                    # Recorded for the loyalty ledger, which credits them once it exists.
+                    detail = f"{action.points} points" + (f": {action.detail}" if action.detail else "")
+                actions.append({"key": action.key, "entry_id": run.id, "flow": run.flow, "step": action.step,
+                                "kind": action.kind, "detail": detail, "at": now})  # fmt: skip
+        for table, rows in ((flow_actions, actions), (message_queue, queued), (staff_tasks, tasks)):
+            for part in _chunks(rows):
+                self.connection.execute(insert(table), list(part))
+        moved = 0
+        for outcome in outcomes:
+            run = outcome.run
+            finished = outcome.state != "active"
+            values = {
+                "step": run.step, "context": run.context, "state": outcome.state,
+                "waiting_for": outcome.waiting_for, "next_run_at": None if finished else outcome.next_run_at,
+                "lease_owner": None, "lease_until": None, "finished_at": now if finished else None,
+                "exit_reason": outcome.exit_reason,
+            }  # fmt: skip
+            moved += self.connection.execute(
+                update(flow_entries)
+                .where(flow_entries.c.id == run.id, flow_entries.c.lease_owner == owner)
+                .values(**values)
+            ).rowcount
+        if moved != len(outcomes):
+            raise LeaseLost(
+                f"{len(outcomes) - moved} of {len(outcomes)} runs were no longer leased to {owner}"
+            )
+        return len(actions)
+
+    # --- reacting to events --------------------------------------------------------------
+
+    def exit_on(self, flow: str, events: Sequence[tuple[int, datetime, str]], now: datetime) -> int:
+        """End the active runs of ``flow`` whose customer had one of the events after entering."""
+        ended = 0
+        for customer, at, event in events:
+            ended += self.connection.execute(
+                update(flow_entries)
+                .where(
+                    flow_entries.c.flow == flow,
+                    flow_entries.c.customer_id == customer,
+                    flow_entries.c.state == "active",
+                    flow_entries.c.entered_at <= at,
+                )
+                .values(state="exited", exit_reason=event, finished_at=now, next_run_at=None)
+            ).rowcount
+        return ended
+
+    def wake(self, flow: str, events: Sequence[tuple[int, datetime, str]], now: datetime) -> int:
+        """Runs of ``flow`` waiting for one of the events: due now, with the event noted."""
+        woken = 0
+        for customer, at, event in events:
+            rows = self.connection.execute(
+                select(flow_entries.c.id, flow_entries.c.context).where(
+                    flow_entries.c.flow == flow,
+                    flow_entries.c.customer_id == customer,
+                    flow_entries.c.state == "active",
+                    flow_entries.c.waiting_for == event,
+                    flow_entries.c.entered_at <= at,
+                )
+            ).all()
+            for entry_id, context in rows:
+                woken += self.connection.execute(
+                    update(flow_entries)
+                    .where(flow_entries.c.id == entry_id)
+                    .values(context={**(context or {}), "seen": event}, next_run_at=now, waiting_for=None)
+                ).rowcount
+        return woken
+
+    # --- delivering ----------------------------------------------------------------------
+
+    def claim_queue(self, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Queued]:
+        due = (
+            select(message_queue.c.id)
+            .where(
+                message_queue.c.not_before <= now,
+                or_(message_queue.c.lease_until.is_(None), message_queue.c.lease_until < now),
+            )
+            .order_by(message_queue.c.not_before, message_queue.c.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        ids = list(self.connection.scalars(due))
+        if not ids:
+            return []
+        self.connection.execute(
+            update(message_queue)
+            .where(
+                message_queue.c.id.in_(ids),
+                or_(message_queue.c.lease_until.is_(None), message_queue.c.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=now + lease)
+        )
+        rows = self.connection.execute(
+            select(message_queue)
+            .where(message_queue.c.id.in_(ids), message_queue.c.lease_owner == owner)
+            .order_by(message_queue.c.id)
+        )
+        return [Queued(r.id, r.key, r.customer_id, r.template, r.flow, r.offer) for r in rows]
+
+    def defer(self, ids: Sequence[int], until: datetime) -> None:
+        self.connection.execute(
+            update(message_queue)
+            .where(message_queue.c.id.in_(list(ids)))
+            .values(not_before=until, lease_owner=None, lease_until=None)
+        )
+
+    def dequeue(self, ids: Sequence[int], owner: str) -> int:
+        removed = 0
+        for part in _chunks(list(ids)):
+            removed += self.connection.execute(
+                delete(message_queue).where(
+                    message_queue.c.id.in_(part), message_queue.c.lease_owner == owner
+                )
+            ).rowcount
+        return removed
+
+    def queue_size(self) -> int:
+        return int(self.connection.scalar(select(func.count()).select_from(message_queue)) or 0)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per flow: runs by state, and runs whose customers were held out."""
+        query = select(flow_entries.c.flow, flow_entries.c.state, func.count()).group_by(
+            flow_entries.c.flow, flow_entries.c.state
+        )
+        found: dict[str, dict[str, int]] = {}
+        for flow, state, count in self.connection.execute(query):
+            found.setdefault(flow, {})[state] = int(count)
+        return found
+
+    def entries(self, flow: str) -> list[tuple[int, datetime, bool]]:
+        """(customer, entered_at, holdout) of every entry into ``flow``."""
+        query = select(flow_entries.c.customer_id, flow_entries.c.entered_at, flow_entries.c.holdout).where(
+            flow_entries.c.flow == flow
+        )
+        return [(c, at, bool(h)) for c, at, h in self.connection.execute(query)]
+
+    def orders_of_entrants(self, flow: str) -> list[tuple[int, datetime, int]]:
+        """(customer, placed_at, net) of every order of the customers who entered ``flow``,
+        from the first entry on."""
+        first = (
+            select(flow_entries.c.customer_id, func.min(flow_entries.c.entered_at).label("since"))
+            .where(flow_entries.c.flow == flow)
+            .group_by(flow_entries.c.customer_id)
+            .subquery()
+        )
+        query = (
+            select(orders.c.customer_id, orders.c.placed_at, orders.c.total - orders.c.refunded)
+            .join(first, first.c.customer_id == orders.c.customer_id)
+            .where(orders.c.placed_at > first.c.since, orders.c.cancelled_at.is_(None))
+        )
+        return [(c, at, int(net)) for c, at, net in self.connection.execute(query)]
+
+    def skipped_by_cap(self) -> dict[str, int]:
+        """Per flow, messages skipped for the communication calendar."""
+        query = (
+            select(messages.c.flow, func.count())
+            .where(
+                messages.c.flow.is_not(None),
+                messages.c.status == "skipped",
+                messages.c.detail.like("over the%cap%"),
+            )
+            .group_by(messages.c.flow)
+        )
+        return {flow: int(n) for flow, n in self.connection.execute(query)}
+
+    def due_count(self, now: datetime) -> int:
+        query = select(func.count()).where(
+            and_(flow_entries.c.state == "active", flow_entries.c.next_run_at <= now)
+        )
+        return int(self.connection.scalar(query) or 0)
+
+
+class LeaseLost(RuntimeError):
+    """Another worker took over runs this one had leased: its work is rolled back."""
