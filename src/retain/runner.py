@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -93,6 +93,7 @@ class Engine:
         self.zone = self.settings.store_timezone
         quiet = self.settings.quiet_hours
         self.quiet = None if not quiet else tuple(time.fromisoformat(t) for t in quiet.split("-"))
+        self._recommendations: tuple[date, StoreRecommendations] | None = None
 
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.app.now()
@@ -154,7 +155,7 @@ class Engine:
             name=f"flow:{flow_name}", template=template, flow=flow_name, offer=spec,
             keys={q.customer_id: q.key for q in items}, calendar=calendar,
         )  # fmt: skip
-        picks = StoreRecommendations(self.app) if "recommended" in self.templates.get(template).body else None
+        picks = self._picks(now) if "recommended" in self.templates.get(template).body else None
         done = send_campaign(
             campaign, [q.customer_id for q in items], session=self.app.unit_of_work, renderer=self.templates,
             courier=self.courier, signer=self.links, brand=self._brand(), now=now,
@@ -166,6 +167,13 @@ class Engine:
         into.permanent_failures += done.permanent_failures
         into.skipped.update(done.skipped)
         into.codes_issued += done.codes_issued
+
+    def _picks(self, now: datetime) -> StoreRecommendations:
+        """Recommendations learned once a day: a pass over every purchase is too dear per batch."""
+        day = now.date()
+        if self._recommendations is None or self._recommendations[0] != day:
+            self._recommendations = (day, StoreRecommendations(self.app))
+        return self._recommendations[1]
 
     def _brand(self) -> Brand:
         brand = load_brand(self.app)

@@ -182,8 +182,8 @@ def test_we_miss_you(flows: dict[str, Flow]) -> None:
 def test_win_back_raises_the_offer_until_an_order(flows: dict[str, Flow]) -> None:
     flow = flows["win-back"]
     settings = flow.settings
-    assert flow.trigger == ScoreTrigger("churn_probability", above=settings["churn_threshold"])
-    assert settings["churn_threshold"] == 0.7
+    assert flow.trigger == ScoreTrigger("p_alive", below=settings["p_alive_threshold"])
+    assert settings["p_alive_threshold"] == 0.3
     assert flow.entry == {"field": "orders", "op": ">=", "value": 1}
     assert [(send.template, send.offer) for send in sends(flow)] == [
         ("winback_1", Offer("percent", "10")),

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from rich.table import Table
 
 from retain.bootstrap import App, bootstrap
 from retain.cli.summary import print_summary
 from retain.cli.ui import DbOption, console, fail, progress_bars
 from retain.config import Settings, database_url
 from retain.domain.personalization import Brand, BrandError
+from retain.flows.reader import library
 from retain.ingest.directory import read_customers, read_products
 from retain.ingest.reader import read_orders
-from retain.mailer import load_brand, save_brand, send
+from retain.mailer import load_brand, save_brand
+from retain.runner import install_library, simulate
 from retain.service.imports import import_customers, import_orders, import_products
-from retain.service.outreach import Campaign
+from retain.service.scores import store_scores
 from retain.store.queries import store_summary
 from retain.web.app import create_app
 
@@ -69,11 +72,12 @@ def demo(
         f"({store.line_items:,} line items) and {store.customers_csv.name} from {out}/."
     )
     print_summary(store_summary(app.engine))
-    _thank_recent_buyers(app, end, out / "outbox")
+    _run_flows(app, end, out / "outbox")
     if serve:
         _serve(app.url, host, port)
 
 
+DEMO_FLOW_DAYS = 60
 DEMO_BRAND = Brand(
     store_name="Fernwood Coffee",
     sender_name="Fernwood Coffee",
@@ -83,30 +87,41 @@ DEMO_BRAND = Brand(
 )
 
 
-def _thank_recent_buyers(app: App, end: date, outbox: Path) -> None:
-    """Thank the customers of the last week, as the thank-you flow would: into the outbox,
-    or through RETAIN_SMTP_URL when it is set."""
+def _run_flows(app: App, end: date, outbox: Path, days: int = DEMO_FLOW_DAYS) -> None:
+    """Score customers as they stood ``days`` ago, switch on the library flows, and replay
+    those days, so the flows have entered, waited, sent and been measured by the end."""
+    from retain.analytics.engine import Analytics
+    from retain.analytics.models.predict import score_customers
+    from retain.cli.predict import score_rows
+
     try:
         load_brand(app)
     except BrandError:
         save_brand(app, DEMO_BRAND)
-    since = datetime.combine(end - timedelta(days=6), time.min, tzinfo=UTC)
+    settings = Settings()
+    start = end - timedelta(days=days)
+    scores = score_customers(Analytics.from_store(app.url), start, 90, 0.1, None, settings.store_timezone, 90)
+    store_scores(app.unit_of_work(), score_rows(scores))
+    install_library(app)
     with app.unit_of_work() as uow:
-        buyers = uow.outreach.recent_buyers(since)
+        for name in library():
+            if name != "newsletter":  # a campaign the store schedules itself
+                uow.flows.set_enabled(name, True, app.now())
+        uow.commit()
     with progress_bars() as (sink, _):
-        report = send(
-            app, Campaign(f"demo-thank-you-{end:%Y%m%d}", "thank_you"), buyers, outbox, progress=sink
-        )
-    where = (
-        "through RETAIN_SMTP_URL" if Settings().smtp_url else f"into {outbox}/ (set RETAIN_SMTP_URL to send)"
-    )
-    console.print(
-        f"Thanked {report.sent:,} customers of the last week {where}"
-        + (f"; {report.already_sent:,} were thanked before" if report.already_sent else "")
-        + (f"; {report.total_skipped:,} skipped" if report.total_skipped else "")
-        + ".",
-        highlight=False,
-    )
+        reports = simulate(app, settings, days, outbox, progress=sink)
+    entered: dict[str, int] = {}
+    for report in reports:
+        for name, count in report.planned.entered.items():
+            entered[name] = entered.get(name, 0) + count
+    sent = sum(r.delivery.sent for r in reports)
+    table = Table(title=f"Flows over the last {days} days (retain flows report NAME for each)")
+    table.add_column("flow", no_wrap=True)
+    table.add_column("customers entered", justify="right")
+    for name in sorted(entered):
+        table.add_row(name, f"{entered[name]:,}")
+    console.print(table)
+    console.print(f"{sent:,} e-mails written to {outbox}/ (set RETAIN_SMTP_URL to send).", highlight=False)
 
 
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, db: DbOption = None) -> None:

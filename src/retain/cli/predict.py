@@ -81,7 +81,7 @@ def predict(
         )
         if churn_model:
             scores = apply_churn_model(scores, analytics, churn_horizon, timezone=zone)
-        rows = _rows(scores)
+        rows = score_rows(scores)
         store_scores(app.unit_of_work(), rows)
         return scores, rows
 
@@ -98,7 +98,7 @@ def predict(
     _print(scores, rows)
 
 
-def _rows(s: Scores) -> list[dict[str, Any]]:
+def score_rows(s: Scores) -> list[dict[str, Any]]:
     def minor(value: float) -> int:
         return round(value)
 

@@ -168,7 +168,11 @@ def plan(
                     for customer in triggers.on_date(trigger.date, day - timedelta(days=trigger.offset_days)):
                         chosen.setdefault(customer, {"date": day.isoformat()})
                 store.set_cursor(f"dates:{flow.name}", today.isoformat())
-            elif isinstance(trigger, ScoreTrigger):
+            elif (
+                isinstance(trigger, ScoreTrigger) and store.cursor(f"scores:{flow.name}") != today.isoformat()
+            ):
+                # Scores change when `retain predict` runs, at most daily: read them once a day.
+                store.set_cursor(f"scores:{flow.name}", today.isoformat())
                 for customer in triggers.scored(trigger.score, trigger.above, trigger.below):
                     chosen.setdefault(customer, {})
             elif isinstance(trigger, ScheduleTrigger) and _due_once(store, flow.name, trigger.at, now):
@@ -233,16 +237,17 @@ def _enter(
     if not chosen:
         return
     ids = sorted(chosen)
-    if flow.entry:
+    history = uow.flows.history(flow.name, ids)
+    ids = [
+        c for c in ids if c not in history or may_enter(flow, history[c].last_entered, history[c].active, now)
+    ]
+    if flow.entry and ids:  # the facts cost a query per thousands of customers: only for those left
         rule = compile_rule(flow.entry, RULE_FIELDS)
         facts = uow.triggers.facts(ids, now, currency)
         ids = [c for c in ids if holds(rule, {**facts.get(c, {}), **chosen[c]})]
-    history = uow.flows.history(flow.name, ids)
     rows = []
     for customer in ids:
         past = history.get(customer)
-        if past is not None and not may_enter(flow, past.last_entered, past.active, now):
-            continue
         entry_no = (past.entries if past else 0) + 1
         held = in_holdout(flow.name, customer, entry_no, flow.holdout)
         rows.append(
