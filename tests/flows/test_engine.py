@@ -276,3 +276,17 @@ holdout: 0
     assert engine_.tick(datetime(2025, 4, 2, 10, tzinfo=UTC)).planned.entered == {"bday": 1}
     assert engine_.tick(datetime(2025, 4, 2, 18, tzinfo=UTC)).planned.entered == {}  # once a day
     assert runs(store, "bday") == {li: ("completed", None)}
+
+
+def test_the_flow_status_page_shows_runs_caps_and_lift(store: App, courier: Courier) -> None:
+    from fastapi.testclient import TestClient
+
+    from retain.web.app import create_app
+
+    engine(store, courier, THANKS).tick(datetime(2025, 3, 12, tzinfo=UTC))
+    page = TestClient(create_app(store, SETTINGS)).get("/flows")
+    assert page.status_code == 200
+    row = page.text.split('data-flow="thanks"')[1].split("</tr>")[0]
+    assert 'data-figure="entered">2<' in row
+    assert 'data-figure="capped">0<' in row
+    assert "not enough entrants yet" in row  # no holdout in this flow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from retain import __version__
 from retain.bootstrap import App
 from retain.config import Settings
+from retain.domain.lift import lift
 from retain.domain.summary import StoreSummary
 from retain.store.queries import store_summary
 from retain.web.mail import mail_routes
@@ -39,6 +41,30 @@ def create_app(store: App, settings: Settings | None = None) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, figures: SummaryDep) -> HTMLResponse:
         return templates.TemplateResponse(request, "home.html", {"summary": figures, "version": __version__})
+
+    @app.get("/flows", response_class=HTMLResponse)
+    def flow_status(request: Request) -> HTMLResponse:
+        window = 30
+        with store.unit_of_work() as uow:
+            definitions = uow.flows.definitions()
+            counts, capped = uow.flows.counts(), uow.flows.skipped_by_cap()
+            rows = []
+            for name in sorted(definitions):
+                data, enabled = definitions[name]
+                states = counts.get(name, {})
+                found = lift(
+                    uow.flows.entries(name), uow.flows.orders_of_entrants(name), timedelta(days=window)
+                )
+                rows.append(
+                    {
+                        "name": name, "title": data.get("title", name), "enabled": enabled,
+                        "entered": sum(states.values()), "active": states.get("active", 0),
+                        "completed": states.get("completed", 0), "exited": states.get("exited", 0),
+                        "holdout": states.get("holdout", 0), "capped": capped.get(name, 0), "lift": found,
+                    }
+                )  # fmt: skip
+        context = {"rows": rows, "window": window, "version": __version__}
+        return templates.TemplateResponse(request, "flows.html", context)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
