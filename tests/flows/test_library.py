@@ -243,6 +243,6 @@ def test_replenishment(flows: dict[str, Flow]) -> None:
     assert flow.trigger == DateTrigger("expected_next_order", -flow.settings["lead_days"])
     assert flow.trigger.offset_days == -5
     assert flow.entry == {"field": "orders", "op": ">=", "value": 2}
-    assert [send.template for send in sends(flow)] == ["second_purchase"]
+    assert [send.template for send in sends(flow)] == ["replenishment"]
     assert flow.exit_on == ("order_placed",)
     assert (flow.reentry, flow.reentry_days) == ("after", 30)
