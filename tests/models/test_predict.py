@@ -91,7 +91,7 @@ def test_segments_can_use_the_stored_scores(app: App) -> None:
     from datetime import UTC, datetime
 
     from retain.analytics.segments import Segmenter
-    from retain.cli.predict import _rows
+    from retain.cli.predict import score_rows
     from retain.domain.conditions import compile_rule
     from retain.domain.segments import CUSTOMER_FIELDS
     from retain.ingest.reader import read_orders
@@ -101,7 +101,7 @@ def test_segments_can_use_the_stored_scores(app: App) -> None:
 
     import_orders(read_orders(DATA / "cdnow" / "CDNOW_sample.txt"), app.unit_of_work())
     scores = score_customers(Analytics.from_store(app.url), CALIBRATION_END)
-    store_scores(app.unit_of_work(), _rows(scores))
+    store_scores(app.unit_of_work(), score_rows(scores))
     segmenter = Segmenter(Analytics.from_store(app.url, scores=True), datetime(1997, 10, 1, tzinfo=UTC))
     at_risk = segmenter.members(
         compile_rule({"field": "churn_probability", "op": ">", "value": 0.7}, CUSTOMER_FIELDS)
