@@ -41,6 +41,7 @@ bench: $(STAMP) $(LIFETIMES)
 	$(BIN)/python bench/models.py
 	$(BIN)/python bench/recommend.py
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/flows.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-lifetimes retain-demo.db* demo-store bench/results
