@@ -132,3 +132,10 @@ def _truth(node: Condition, facts: Mapping[str, object]) -> bool | None:
     if node.mode == "all":
         return False if False in values else (None if None in values else True)
     return True if True in values else (None if None in values else False)
+
+
+def fields_of(condition: Condition) -> set[str]:
+    """The fields a condition reads."""
+    if isinstance(condition, Leaf):
+        return {condition.field}
+    return set().union(*(fields_of(child) for child in condition.children))

@@ -10,14 +10,14 @@ transaction. Both take ``now`` from the caller, so a simulation can move the clo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from retain.domain.conditions import compile_rule, holds
+from retain.domain.conditions import compile_rule, fields_of, holds
 from retain.domain.flow_runs import (
     RULE_FIELDS,
     Event,
@@ -79,7 +79,7 @@ class TriggerStore(Protocol):
     def everyone(self) -> list[int]: ...
 
     def facts(
-        self, customer_ids: Sequence[int], now: datetime, currency: str
+        self, customer_ids: Sequence[int], now: datetime, currency: str, fields: Collection[str] | None = None
     ) -> dict[int, dict[str, Any]]: ...
 
     def timezones(self, customer_ids: Sequence[int]) -> dict[int, str]: ...
@@ -243,7 +243,7 @@ def _enter(
     ]
     if flow.entry and ids:  # the facts cost a query per thousands of customers: only for those left
         rule = compile_rule(flow.entry, RULE_FIELDS)
-        facts = uow.triggers.facts(ids, now, currency)
+        facts = uow.triggers.facts(ids, now, currency, fields_of(rule))
         ids = [c for c in ids if holds(rule, {**facts.get(c, {}), **chosen[c]})]
     rows = []
     for customer in ids:

@@ -3,7 +3,7 @@ the facts about customers that entry and branch conditions test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,6 +14,10 @@ from retain.domain.money import to_decimal
 from retain.store.tables import customer_events, customer_scores, customers, orders, segment_changes
 
 CHUNK = 5_000
+ORDER_FACTS = frozenset(
+    {"orders", "revenue", "average_order_value", "days_since_first_order", "days_since_last_order"}
+)
+SCORE_FACTS = frozenset({"p_alive", "churn_probability", "predicted_orders", "predicted_clv"})
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -141,27 +145,27 @@ class SqlTriggers:
     def everyone(self) -> list[int]:
         return sorted(self.connection.scalars(select(customers.c.id)))
 
-    def facts(self, customer_ids: Sequence[int], now: datetime, currency: str) -> dict[int, dict[str, Any]]:
+    def facts(
+        self, customer_ids: Sequence[int], now: datetime, currency: str, fields: Collection[str] | None = None
+    ) -> dict[int, dict[str, Any]]:
         """What conditions may test about each customer, as of ``now``: order counts and
         revenue (in the currency's major unit, net of refunds), days since the first and
-        last order, and the latest scores."""
+        last order, and the latest scores; only the kinds ``fields`` names, when given."""
         found: dict[int, dict[str, Any]] = {c: {} for c in customer_ids}
+        wanted = set(fields) if fields is not None else ORDER_FACTS | SCORE_FACTS
         for part in _chunks(sorted(set(customer_ids))):
-            query = (
+            if wanted & ORDER_FACTS:
+                self._order_facts(part, now, found)
+            if not wanted & SCORE_FACTS:
+                continue
                 select(
-                    orders.c.customer_id, func.count(), func.sum(orders.c.total - orders.c.refunded),
-                    func.min(orders.c.placed_at), func.max(orders.c.placed_at), func.max(orders.c.currency),
+                    orders.c.customer_id,
+                    func.count(),
+                    func.sum(orders.c.total - orders.c.refunded),
+                    func.min(orders.c.placed_at),
+                    func.max(orders.c.placed_at),
+                    func.max(orders.c.currency),
                 )
-                .where(orders.c.customer_id.in_(part), orders.c.cancelled_at.is_(None))
-                .where(orders.c.placed_at <= now)
-                .group_by(orders.c.customer_id)
-            )  # fmt: skip
-            for customer, count, net, first, last, currency in self.connection.execute(query):
-                revenue = float(to_decimal(int(net or 0), currency))
-                found[customer].update(
-                    orders=int(count), revenue=revenue, average_order_value=revenue / int(count),
-                    days_since_first_order=(now - first).days, days_since_last_order=(now - last).days,
-                )  # fmt: skip
             scores = select(
                 customer_scores.c.customer_id, customer_scores.c.p_alive, customer_scores.c.churn_probability,
                 customer_scores.c.predicted_orders, customer_scores.c.predicted_clv, customer_scores.c.model,
@@ -172,9 +176,27 @@ class SqlTriggers:
                     predicted_orders=row.predicted_orders,
                     predicted_clv=float(to_decimal(row.predicted_clv, currency)),
                 )  # fmt: skip
-        for customer in found:
-            found[customer].setdefault("orders", 0)
+        if wanted & ORDER_FACTS:
+            for customer in found:
+                found[customer].setdefault("orders", 0)
         return found
+
+    def _order_facts(self, part: Sequence[int], now: datetime, found: dict[int, dict[str, Any]]) -> None:
+        query = (
+            select(
+                orders.c.customer_id, func.count(), func.sum(orders.c.total - orders.c.refunded),
+                func.min(orders.c.placed_at), func.max(orders.c.placed_at), func.max(orders.c.currency),
+            )
+            .where(orders.c.customer_id.in_(part), orders.c.cancelled_at.is_(None))
+            .where(orders.c.placed_at <= now)
+            .group_by(orders.c.customer_id)
+        )  # fmt: skip
+        for customer, count, net, first, last, currency in self.connection.execute(query):
+            revenue = float(to_decimal(int(net or 0), currency))
+            found[customer].update(
+                orders=int(count), revenue=revenue, average_order_value=revenue / int(count),
+                days_since_first_order=(now - first).days, days_since_last_order=(now - last).days,
+            )  # fmt: skip
 
     def timezones(self, customer_ids: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}

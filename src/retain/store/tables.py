@@ -298,6 +298,14 @@ flow_entries = Table(
     CheckConstraint("state IN ('active', 'completed', 'exited', 'holdout')", name="state_known"),
 )
 Index("ix_flow_entries_due", flow_entries.c.state, flow_entries.c.next_run_at)
+# What claims read: only active runs, in the order they fall due.
+Index(
+    "ix_flow_entries_active_due",
+    flow_entries.c.next_run_at,
+    flow_entries.c.id,
+    postgresql_where=flow_entries.c.state == "active",
+    sqlite_where=flow_entries.c.state == "active",
+)
 Index("ix_flow_entries_customer", flow_entries.c.customer_id, flow_entries.c.flow)
 
 # Everything a flow did for a customer, once: the key is flow, step, customer and entry.
