@@ -98,7 +98,9 @@ class Engine:
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.app.now()
         report = TickReport()
-        report.planned = plan(self.flows, self.app.unit_of_work, now, zone=self.zone, currency=self.currency)
+        report.planned = plan(
+            self.flows, self.app.unit_of_work, now, zone=self.zone, currency=self.currency, owner=self.owner
+        )
         while advanced := work(
             self.flows, self.app.unit_of_work, self.owner, now,
             zone=self.zone, currency=self.currency, limit=BATCH, lease=self.lease,

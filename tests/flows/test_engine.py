@@ -290,3 +290,15 @@ def test_the_flow_status_page_shows_runs_caps_and_lift(store: App, courier: Cour
     assert 'data-figure="entered">2<' in row
     assert 'data-figure="capped">0<' in row
     assert "not enough entrants yet" in row  # no holdout in this flow
+
+
+def test_one_worker_plans_at_a_time(store: App, courier: Courier) -> None:
+    engine_ = engine(store, courier, THANKS)
+    busy_until = datetime(2025, 1, 16, 0, 5, tzinfo=UTC)
+    with store.unit_of_work() as uow:  # another worker is planning
+        uow.flows.set_cursor("planner_lease", f"worker-other|{busy_until.isoformat()}")
+        uow.commit()
+    assert engine_.tick(datetime(2025, 1, 16, tzinfo=UTC)).planned.entered == {}
+    assert engine_.tick(datetime(2025, 1, 16, 0, 6, tzinfo=UTC)).planned.entered == {"thanks": 1}
+    with store.unit_of_work() as uow:  # released when done
+        assert uow.flows.cursor("planner_lease") == ""

@@ -41,6 +41,7 @@ from retain.domain.flows import (
 
 LOOKBACK = timedelta(days=7)  # orders imported late still become events
 LEASE = timedelta(minutes=5)
+PLANNER = "planner_lease"  # the cursor that says who is planning, until when
 
 
 class FlowStore(Protocol):
@@ -132,9 +133,43 @@ def plan(
     *,
     zone: str = "UTC",
     currency: str = "USD",
+    owner: str = "planner",
 ) -> PlanReport:
-    """Let every enabled flow's trigger select customers, and enter those who may."""
+    """Let every enabled flow's trigger select customers, and enter those who may.
+
+    One worker plans at a time: a lease in the cursors keeps a second from entering the
+    same customers twice; it simply skips planning while another holds it."""
     report = PlanReport()
+    if not _take_planning(session, owner, now):
+        return report
+    try:
+        _plan(flows, session, now, zone, currency, report)
+    finally:
+        with session() as uow:
+            uow.flows.set_cursor(PLANNER, "")
+            uow.commit()
+    return report
+
+
+def _take_planning(session: Callable[[], FlowSession], owner: str, now: datetime) -> bool:
+    with session() as uow:
+        held = uow.flows.cursor(PLANNER) or ""
+        holder, _, until = held.partition("|")
+        if holder and holder != owner and until and datetime.fromisoformat(until) > now:
+            return False
+        uow.flows.set_cursor(PLANNER, f"{owner}|{(now + LEASE).isoformat()}")
+        uow.commit()
+    return True
+
+
+def _plan(
+    flows: Mapping[str, Flow],
+    session: Callable[[], FlowSession],
+    now: datetime,
+    zone: str,
+    currency: str,
+    report: PlanReport,
+) -> None:
     today = now.astimezone(ZoneInfo(zone)).date()
     with session() as uow:
         store, triggers = uow.flows, uow.triggers
@@ -182,7 +217,6 @@ def plan(
         for flow in flows.values():
             _enter(flow, candidates[flow.name], uow, now, currency, report)
         uow.commit()
-    return report
 
 
 def _due_once(store: FlowStore, name: str, at: datetime, now: datetime) -> bool:
