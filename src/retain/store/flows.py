@@ -96,23 +96,30 @@ class SqlFlows:
     def claim(
         self, owner: str, now: datetime, lease: timedelta, limit: int, flows: Sequence[str] = ()
     ) -> list[Run]:
-        """Lease up to ``limit`` due runs to ``owner``; a run leased by a worker that died is
-        due again once its lease has passed."""
-        due = (
-            select(flow_entries.c.id)
-            .where(
-                flow_entries.c.state == "active",
-                flow_entries.c.next_run_at <= now,
-                or_(flow_entries.c.lease_until.is_(None), flow_entries.c.lease_until <= now),
+        """Lease up to ``limit`` due runs of ``flows`` (of every flow when empty) to ``owner``;
+        a run leased by a worker that died is due again once its lease has ended.
+
+        Flows are claimed one after another, each from its own range of the partial index
+        of active runs, so the due runs of other (or disabled) flows are never scanned."""
+        names = list(flows) or sorted(self.definitions())
+        ids: list[int] = []
+        for name in names:
+            if len(ids) >= limit:
+                break
+            due = (
+                select(flow_entries.c.id)
+                .where(
+                    flow_entries.c.flow == name,
+                    flow_entries.c.state == "active",
+                    flow_entries.c.next_run_at <= now,
+                    or_(flow_entries.c.lease_until.is_(None), flow_entries.c.lease_until <= now),
+                )
+                .order_by(flow_entries.c.next_run_at, flow_entries.c.id)
+                .limit(limit - len(ids))
             )
-            .order_by(flow_entries.c.next_run_at, flow_entries.c.id)
-            .limit(limit)
-        )
-        if flows:  # runs of disabled flows wait until their flow is enabled again
-            due = due.where(flow_entries.c.flow.in_(list(flows)))
-        if self._postgres:  # two workers never wait on, or take, each other's rows
-            due = due.with_for_update(skip_locked=True)
-        ids = list(self.connection.scalars(due))
+            if self._postgres:  # two workers never wait on, or take, each other's rows
+                due = due.with_for_update(skip_locked=True)
+            ids.extend(self.connection.scalars(due))
         if not ids:
             return []
         self.connection.execute(

@@ -298,9 +298,10 @@ flow_entries = Table(
     CheckConstraint("state IN ('active', 'completed', 'exited', 'holdout')", name="state_known"),
 )
 Index("ix_flow_entries_due", flow_entries.c.state, flow_entries.c.next_run_at)
-# What claims read: only active runs, in the order they fall due.
+# What claims read: a flow's active runs, in the order they fall due.
 Index(
     "ix_flow_entries_active_due",
+    flow_entries.c.flow,
     flow_entries.c.next_run_at,
     flow_entries.c.id,
     postgresql_where=flow_entries.c.state == "active",

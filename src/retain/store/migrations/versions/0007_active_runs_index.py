@@ -1,4 +1,4 @@
-"""A partial index of the active runs in due order, for the workers' claims.
+"""A partial index of each flow's active runs in due order, for the workers' claims.
 
 Revision ID: 0007
 Revises: 0006
@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_flow_entries_active_due",
         "flow_entries",
-        ["next_run_at", "id"],
+        ["flow", "next_run_at", "id"],
         postgresql_where=active,
         sqlite_where=active,
     )
