@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, extract, func, insert, select
 
 from retain.domain.flow_runs import Event
 from retain.domain.money import to_decimal
+from retain.store.sets import among
 from retain.store.tables import customer_events, customer_scores, customers, orders, segment_changes
 
 CHUNK = 5_000
@@ -28,6 +29,7 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 class SqlTriggers:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._postgres = connection.dialect.name == "postgresql"
 
     def record_orders(self, since: datetime, until: datetime) -> int:
         """Add an ``order_placed`` event for each order placed in (since, until] and not yet
@@ -47,7 +49,7 @@ class SqlTriggers:
         refs = [str(row.id) for row in placed]
         for part in _chunks(refs):
             query = select(customer_events.c.ref).where(
-                customer_events.c.event == "order_placed", customer_events.c.ref.in_(part)
+                customer_events.c.event == "order_placed", among(customer_events.c.ref, part, self._postgres)
             )
             known.update(self.connection.scalars(query))
         fresh = [row for row in placed if str(row.id) not in known]
@@ -169,7 +171,7 @@ class SqlTriggers:
             scores = select(
                 customer_scores.c.customer_id, customer_scores.c.p_alive, customer_scores.c.churn_probability,
                 customer_scores.c.predicted_orders, customer_scores.c.predicted_clv, customer_scores.c.model,
-            ).where(customer_scores.c.customer_id.in_(part))  # fmt: skip
+            ).where(among(customer_scores.c.customer_id, part, self._postgres))  # fmt: skip
             for row in self.connection.execute(scores):
                 found[row.customer_id].update(
                     p_alive=row.p_alive, churn_probability=row.churn_probability,
@@ -187,7 +189,7 @@ class SqlTriggers:
                 orders.c.customer_id, func.count(), func.sum(orders.c.total - orders.c.refunded),
                 func.min(orders.c.placed_at), func.max(orders.c.placed_at), func.max(orders.c.currency),
             )
-            .where(orders.c.customer_id.in_(part), orders.c.cancelled_at.is_(None))
+            .where(among(orders.c.customer_id, part, self._postgres), orders.c.cancelled_at.is_(None))
             .where(orders.c.placed_at <= now)
             .group_by(orders.c.customer_id)
         )  # fmt: skip
@@ -202,7 +204,7 @@ class SqlTriggers:
         found: dict[int, str] = {}
         for part in _chunks(sorted(set(customer_ids))):
             query = select(customers.c.id, customers.c.timezone).where(
-                customers.c.id.in_(part), customers.c.timezone.is_not(None)
+                among(customers.c.id, part, self._postgres), customers.c.timezone.is_not(None)
             )
             found.update((c, tz) for c, tz in self.connection.execute(query))
         return found

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Integer, and_, bindparam, delete, func, inser
 
 from retain.domain.flow_runs import History, Outcome, Queued, Run, offer_spec
 from retain.store.discounts import SqlDiscountCodes
+from retain.store.sets import among
 from retain.store.tables import (
     cursors,
     flow_actions,
@@ -77,7 +78,7 @@ class SqlFlows:
                     func.max(flow_entries.c.entry_no),
                     func.sum((flow_entries.c.state == "active").cast(Integer)),
                 )
-                .where(flow_entries.c.flow == flow, flow_entries.c.customer_id.in_(part))
+                .where(flow_entries.c.flow == flow, among(flow_entries.c.customer_id, part, self._postgres))
                 .group_by(flow_entries.c.customer_id)
             )
             for customer, last, entries, active in self.connection.execute(query):
@@ -152,7 +153,9 @@ class SqlFlows:
         done: set[str] = set()
         for part in _chunks(keys):
             done.update(
-                self.connection.scalars(select(flow_actions.c.key).where(flow_actions.c.key.in_(part)))
+                self.connection.scalars(
+                    select(flow_actions.c.key).where(among(flow_actions.c.key, part, self._postgres))
+                )
             )
         actions, queued, tasks = [], [], []
         for outcome in outcomes:
@@ -229,7 +232,7 @@ class SqlFlows:
                 flow_entries.c.id, flow_entries.c.customer_id, flow_entries.c.waiting_for,
                 flow_entries.c.entered_at, flow_entries.c.context,
             ).where(
-                flow_entries.c.flow == flow, flow_entries.c.customer_id.in_(part),
+                flow_entries.c.flow == flow, among(flow_entries.c.customer_id, part, self._postgres),
                 flow_entries.c.state == "active", flow_entries.c.waiting_for.is_not(None),
             )  # fmt: skip
             for entry_id, customer, waiting_for, entered_at, context in self.connection.execute(query):
