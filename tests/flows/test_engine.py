@@ -302,3 +302,42 @@ def test_one_worker_plans_at_a_time(store: App, courier: Courier) -> None:
     assert engine_.tick(datetime(2025, 1, 16, 0, 6, tzinfo=UTC)).planned.entered == {"thanks": 1}
     with store.unit_of_work() as uow:  # released when done
         assert uow.flows.cursor("planner_lease") == ""
+
+
+def test_a_score_flow_enters_those_past_the_threshold_who_pass_the_entry_rule(
+    store: App, courier: Courier
+) -> None:
+    from sqlalchemy import insert
+
+    from retain.store.tables import customer_scores
+
+    people = who(store)
+    score = {"model": "bgnbd", "model_version": 1, "as_of": date(2025, 3, 1), "horizon_days": 90,
+             "p_alive": 0.5, "predicted_orders": 1.0, "average_order_value": 5000, "historic_clv": 5000,
+             "total_clv": 0, "currency": "USD"}  # fmt: skip
+    # Maria: slipping away and valuable; John: slipping away, worth little; Li: staying.
+    churn = {"maria.garcia@example.com": (0.8, 30_000), "john.smith@example.org": (0.9, 5_000),
+             "li.wei@example.net": (0.2, 90_000)}  # fmt: skip
+    rows = [
+        {**score, "customer_id": people[email], "churn_probability": p, "predicted_clv": clv}
+        for email, (p, clv) in churn.items()
+    ]
+    with store.engine.begin() as connection:
+        connection.execute(insert(customer_scores), rows)
+    watch = flow("""
+name: watch
+title: Watch
+trigger: {kind: score, score: churn_probability, above: 0.5}
+entry: {field: predicted_clv, op: ">=", value: 200}
+steps:
+  - {id: call, type: task, title: Call them, role: agent, due_hours: 24}
+reentry: after
+reentry_days: 60
+holdout: 0
+""")
+    engine_ = engine(store, courier, watch)
+    assert engine_.tick(datetime(2025, 3, 12, tzinfo=UTC)).planned.entered == {"watch": 1}
+    assert set(runs(store, "watch")) == {people["maria.garcia@example.com"]}
+    # Read once a day: a second round that day enters nobody, nor does the next (re-entry).
+    assert engine_.tick(datetime(2025, 3, 12, 6, tzinfo=UTC)).planned.entered == {}
+    assert engine_.tick(datetime(2025, 3, 13, tzinfo=UTC)).planned.entered == {}

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from retain.domain.conditions import compile_rule, fields_of, holds
+from retain.domain.conditions import Condition, compile_rule, fields_of, holds
 from retain.domain.flow_runs import (
     RULE_FIELDS,
     Event,
@@ -41,6 +41,8 @@ from retain.domain.flows import (
 
 LOOKBACK = timedelta(days=7)  # orders imported late still become events
 LEASE = timedelta(minutes=5)
+# Fields of customer_scores: an entry rule over these alone is read with the score itself.
+SCORE_FIELDS = frozenset({"p_alive", "churn_probability", "predicted_orders", "predicted_clv"})
 PLANNER = "planner_lease"  # the cursor that says who is planning, until when
 
 
@@ -75,7 +77,14 @@ class TriggerStore(Protocol):
 
     def on_date(self, field: str, day: date) -> list[int]: ...
 
-    def scored(self, score: str, above: float | None, below: float | None) -> list[int]: ...
+    def scored(
+        self,
+        score: str,
+        above: float | None,
+        below: float | None,
+        entry: Condition | None = None,
+        currency: str = "USD",
+    ) -> list[int]: ...
 
     def everyone(self) -> list[int]: ...
 
@@ -208,7 +217,11 @@ def _plan(
             ):
                 # Scores change when `retain predict` runs, at most daily: read them once a day.
                 store.set_cursor(f"scores:{flow.name}", today.isoformat())
-                for customer in triggers.scored(trigger.score, trigger.above, trigger.below):
+                entry = compile_rule(flow.entry, RULE_FIELDS) if flow.entry else None
+                pushed = entry if entry is not None and fields_of(entry) <= SCORE_FIELDS else None
+                for customer in triggers.scored(
+                    trigger.score, trigger.above, trigger.below, pushed, currency
+                ):
                     chosen.setdefault(customer, {})
             elif isinstance(trigger, ScheduleTrigger) and _due_once(store, flow.name, trigger.at, now):
                 members = uow.segments.members(trigger.segment) if trigger.segment else triggers.everyone()

@@ -3,14 +3,16 @@ the facts about customers that entry and branch conditions test."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, extract, func, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, extract, func, insert, not_, or_, select
 
+from retain.domain.conditions import Condition, Group
 from retain.domain.flow_runs import Event
-from retain.domain.money import to_decimal
+from retain.domain.money import exponent, to_decimal
 from retain.store.sets import among
 from retain.store.tables import customer_events, customer_scores, customers, orders, segment_changes
 
@@ -135,13 +137,25 @@ class SqlTriggers:
             raise ValueError(f"no customer date {field!r}")
         return sorted(self.connection.scalars(query))
 
-    def scored(self, score: str, above: float | None, below: float | None) -> list[int]:
+    def scored(
+        self,
+        score: str,
+        above: float | None,
+        below: float | None,
+        entry: Condition | None = None,
+        currency: str = "USD",
+    ) -> list[int]:
+        """Customers whose ``score`` is above or below the threshold; with ``entry``, a rule
+        over score fields only, just those it admits (read in the same query, rather than
+        fetching facts for every customer past the threshold)."""
         column = customer_scores.c[score]
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if above is not None:
             conditions.append(column > above)
         if below is not None:
             conditions.append(column < below)
+        if entry is not None:
+            conditions.append(_score_rule(entry, 10 ** exponent(currency)))
         return sorted(self.connection.scalars(select(customer_scores.c.customer_id).where(and_(*conditions))))
 
     def everyone(self) -> list[int]:
@@ -208,6 +222,24 @@ class SqlTriggers:
             )
             found.update((c, tz) for c, tz in self.connection.execute(query))
         return found
+
+
+def _score_rule(condition: Condition, power: int) -> ColumnElement[bool]:
+    """A rule over score fields as SQL on ``customer_scores`` (money in minor units there)."""
+    if isinstance(condition, Group):
+        parts = [_score_rule(child, power) for child in condition.children]
+        if condition.mode == "not":
+            return not_(parts[0])
+        return and_(*parts) if condition.mode == "all" else or_(*parts)
+    column = customer_scores.c[condition.field]
+    scale = power if condition.field == "predicted_clv" else 1
+    value: Any = condition.value
+    if condition.op in ("in", "not in"):
+        values = [v * scale for v in value]
+        return column.in_(values) if condition.op == "in" else column.not_in(values)
+    compare = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+               "<": operator.lt, "<=": operator.le}[condition.op]  # fmt: skip
+    return compare(column, value * scale)  # type: ignore[no-any-return]
 
 
 def since_default(now: datetime) -> datetime:
