@@ -80,6 +80,15 @@ def load_brand(app: App) -> Brand:
     return Brand(**stored)
 
 
+def sending_brand(app: App, settings: Settings) -> Brand:
+    """The brand messages go out under: ``RETAIN_MAIL_FROM``, when set, names the sender."""
+    brand = load_brand(app)
+    if settings.mail_from is not None:
+        sender = settings.mail_from
+        brand = replace(brand, sender_address=sender.address, sender_name=sender.name or brand.sender_name)
+    return brand
+
+
 def save_brand(app: App, brand: Brand) -> None:
     with app.unit_of_work() as uow:
         uow.settings.put("brand", asdict(brand), app.now())
@@ -146,10 +155,7 @@ def send(
     chosen = templates.get(campaign.template)  # an unknown name fails before anything is sent
     # Learning the picks takes a pass over every purchase: only for templates that show them.
     picks = StoreRecommendations(app) if "recommended" in chosen.body else None
-    brand = load_brand(app)
-    if settings.mail_from is not None:  # RETAIN_MAIL_FROM names the sender of every e-mail
-        sender = settings.mail_from
-        brand = replace(brand, sender_address=sender.address, sender_name=sender.name or brand.sender_name)
+    brand = sending_brand(app, settings)
     with Courier(settings.smtp_url, outbox) as courier:
         return send_campaign(
             campaign,

@@ -14,7 +14,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from retain.domain.flows import Flow
 from retain.domain.outreach import Calendar
 from retain.domain.personalization import Brand
 from retain.flows.reader import flow_to_dict, library, read_flow
-from retain.mailer import StoreRecommendations, load_brand, load_templates, signer
+from retain.mailer import StoreRecommendations, load_templates, sending_brand, signer
 from retain.messaging.courier import Courier
 from retain.service.flows import PlanReport, plan, work
 from retain.service.outreach import Campaign, Extras, SendReport, send_campaign
@@ -178,13 +178,7 @@ class Engine:
         return self._recommendations[1]
 
     def _brand(self) -> Brand:
-        brand = load_brand(self.app)
-        if self.settings.mail_from is not None:
-            sender = self.settings.mail_from
-            brand = replace(
-                brand, sender_address=sender.address, sender_name=sender.name or brand.sender_name
-            )
-        return brand
+        return sending_brand(self.app, self.settings)
 
     def _quiet(self, queued: list[Queued], now: datetime) -> dict[datetime, list[int]]:
         """Messages that would land in the recipient's quiet hours, by when they may go."""

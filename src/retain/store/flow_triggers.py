@@ -4,7 +4,7 @@ the facts about customers that entry and branch conditions test."""
 from __future__ import annotations
 
 import operator
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,19 +13,13 @@ from sqlalchemy import ColumnElement, Connection, and_, extract, func, insert, n
 from retain.domain.conditions import Condition, Group
 from retain.domain.flow_runs import Event
 from retain.domain.money import exponent, to_decimal
-from retain.store.sets import among
+from retain.store.sets import among, chunks
 from retain.store.tables import customer_events, customer_scores, customers, orders, segment_changes
 
-CHUNK = 5_000
 ORDER_FACTS = frozenset(
     {"orders", "revenue", "average_order_value", "days_since_first_order", "days_since_last_order"}
 )
 SCORE_FACTS = frozenset({"p_alive", "churn_probability", "predicted_orders", "predicted_clv"})
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
 
 
 class SqlTriggers:
@@ -49,14 +43,14 @@ class SqlTriggers:
             return 0
         known: set[str] = set()
         refs = [str(row.id) for row in placed]
-        for part in _chunks(refs):
+        for part in chunks(refs):
             query = select(customer_events.c.ref).where(
                 customer_events.c.event == "order_placed", among(customer_events.c.ref, part, self._postgres)
             )
             known.update(self.connection.scalars(query))
         fresh = [row for row in placed if str(row.id) not in known]
         firsts: dict[int, int] = {}
-        for part in _chunks(sorted({row.customer_id for row in fresh})):
+        for part in chunks(sorted({row.customer_id for row in fresh})):
             firsts.update(self._first_orders(part))
         rows = [
             {
@@ -71,7 +65,7 @@ class SqlTriggers:
             }
             for row in fresh
         ]  # fmt: skip
-        for part in _chunks(rows):
+        for part in chunks(rows):
             self.connection.execute(insert(customer_events), list(part))
         return len(rows)
 
@@ -169,7 +163,7 @@ class SqlTriggers:
         last order, and the latest scores; only the kinds ``fields`` names, when given."""
         found: dict[int, dict[str, Any]] = {c: {} for c in customer_ids}
         wanted = set(fields) if fields is not None else ORDER_FACTS | SCORE_FACTS
-        for part in _chunks(sorted(set(customer_ids))):
+        for part in chunks(sorted(set(customer_ids))):
             if wanted & ORDER_FACTS:
                 self._order_facts(part, now, found)
             if not wanted & SCORE_FACTS:
@@ -216,7 +210,7 @@ class SqlTriggers:
 
     def timezones(self, customer_ids: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
-        for part in _chunks(sorted(set(customer_ids))):
+        for part in chunks(sorted(set(customer_ids))):
             query = select(customers.c.id, customers.c.timezone).where(
                 among(customers.c.id, part, self._postgres), customers.c.timezone.is_not(None)
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Integer, and_, bindparam, delete, func, inser
 
 from retain.domain.flow_runs import History, Outcome, Queued, Run, offer_spec
 from retain.store.discounts import SqlDiscountCodes
-from retain.store.sets import among
+from retain.store.sets import among, chunks
 from retain.store.tables import (
     cursors,
     flow_actions,
@@ -22,13 +22,6 @@ from retain.store.tables import (
     orders,
     staff_tasks,
 )
-
-CHUNK = 5_000
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 class SqlFlows:
@@ -70,7 +63,7 @@ class SqlFlows:
 
     def history(self, flow: str, customer_ids: Sequence[int]) -> dict[int, History]:
         found: dict[int, History] = {}
-        for part in _chunks(sorted(set(customer_ids))):
+        for part in chunks(sorted(set(customer_ids))):
             query = (
                 select(
                     flow_entries.c.customer_id,
@@ -86,7 +79,7 @@ class SqlFlows:
         return found
 
     def enter(self, rows: Sequence[dict[str, Any]]) -> None:
-        for part in _chunks(list(rows)):
+        for part in chunks(list(rows)):
             self.connection.execute(insert(flow_entries), list(part))
         if self._postgres and len(rows) > 10_000:
             # Fresh statistics, or the planner misjudges the claim query after a big entry.
@@ -151,7 +144,7 @@ class SqlFlows:
         committing, which cannot happen, or by anything else) is not written again."""
         keys = [action.key for outcome in outcomes for action in outcome.actions]
         done: set[str] = set()
-        for part in _chunks(keys):
+        for part in chunks(keys):
             done.update(
                 self.connection.scalars(
                     select(flow_actions.c.key).where(among(flow_actions.c.key, part, self._postgres))
@@ -186,7 +179,7 @@ class SqlFlows:
                 actions.append({"key": action.key, "entry_id": run.id, "flow": run.flow, "step": action.step,
                                 "kind": action.kind, "detail": detail, "at": now})  # fmt: skip
         for table, rows in ((flow_actions, actions), (message_queue, queued), (staff_tasks, tasks)):
-            for part in _chunks(rows):
+            for part in chunks(rows):
                 self.connection.execute(insert(table), list(part))
         rows = []
         for outcome in outcomes:
@@ -227,7 +220,7 @@ class SqlFlows:
         for customer, at, event in events:
             latest[(customer, event)] = max(at, latest.get((customer, event), at))
         updates = []
-        for part in _chunks(sorted({customer for customer, _ in latest})):
+        for part in chunks(sorted({customer for customer, _ in latest})):
             query = select(
                 flow_entries.c.id, flow_entries.c.customer_id, flow_entries.c.waiting_for,
                 flow_entries.c.entered_at, flow_entries.c.context,
@@ -285,7 +278,7 @@ class SqlFlows:
 
     def dequeue(self, ids: Sequence[int], owner: str) -> int:
         removed = 0
-        for part in _chunks(list(ids)):
+        for part in chunks(list(ids)):
             removed += self.connection.execute(
                 delete(message_queue).where(
                     message_queue.c.id.in_(part), message_queue.c.lease_owner == owner

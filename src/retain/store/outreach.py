@@ -12,6 +12,7 @@ from retain.domain.attribution import Purchase, Touch, attribute
 from retain.domain.money import display_money
 from retain.domain.outreach import Contact, split_name
 from retain.domain.personalization import OrderView, ProductView
+from retain.store.sets import chunks
 from retain.store.tables import (
     contact_preferences,
     customers,
@@ -22,13 +23,6 @@ from retain.store.tables import (
     products,
     suppressions,
 )
-
-CHUNK = 5_000
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
 
 
 class SqlOutreach:
@@ -46,7 +40,7 @@ class SqlOutreach:
         suppression, the time of their latest marketing message, and how many marketing
         messages they got since ``since`` (and from ``flow`` since ``flow_since``)."""
         found: dict[int, Contact] = {}
-        for part in _chunks(sorted(set(customer_ids))):
+        for part in chunks(sorted(set(customer_ids))):
             recent = self._recent(part, since, None) if since else {}
             from_flow = self._recent(part, flow_since, flow) if flow and flow_since else {}
             last_marketing = (
@@ -103,7 +97,7 @@ class SqlOutreach:
     def last_orders(self, customer_ids: Sequence[int], max_products: int = 4) -> dict[int, OrderView]:
         """Each customer's latest order that was not cancelled, with its products."""
         latest: dict[int, Any] = {}
-        for part in _chunks(sorted(set(customer_ids))):
+        for part in chunks(sorted(set(customer_ids))):
             newest = (
                 select(orders.c.customer_id, func.max(orders.c.placed_at).label("at"))
                 .where(orders.c.customer_id.in_(part), orders.c.cancelled_at.is_(None))
@@ -117,7 +111,7 @@ class SqlOutreach:
                 latest.setdefault(row.customer_id, row)
         lines: dict[int, list[ProductView]] = {}
         by_order = {row.id: row for row in latest.values()}
-        for part in _chunks(sorted(by_order)):
+        for part in chunks(sorted(by_order)):
             query = (
                 select(
                     order_lines.c.order_id, order_lines.c.title, order_lines.c.unit_price, products.c.category
@@ -144,7 +138,7 @@ class SqlOutreach:
 
     def products(self, product_ids: Sequence[int]) -> dict[int, ProductView]:
         found: dict[int, ProductView] = {}
-        for part in _chunks(sorted(set(product_ids))):
+        for part in chunks(sorted(set(product_ids))):
             query = select(
                 products.c.id, products.c.title, products.c.category, products.c.price, products.c.currency
             ).where(products.c.id.in_(part))
@@ -159,7 +153,7 @@ class SqlOutreach:
         """The keys of ``keys`` already recorded as sent, skipped or refused for good; a key
         that failed for a while may be tried again."""
         known: set[str] = set()
-        for part in _chunks(list(keys)):
+        for part in chunks(list(keys)):
             query = select(messages.c.key).where(
                 messages.c.key.in_(part), messages.c.status != "temporary_failure"
             )
@@ -172,13 +166,13 @@ class SqlOutreach:
             return
         keys = [row["key"] for row in rows]
         stale: list[str] = []
-        for part in _chunks(keys):
+        for part in chunks(keys):
             stale.extend(self.connection.scalars(select(messages.c.key).where(messages.c.key.in_(part))))
         for row in rows:
             if row["key"] in stale:
                 self.connection.execute(update(messages).where(messages.c.key == row["key"]).values(**row))
         fresh = [row for row in rows if row["key"] not in set(stale)]
-        for part in _chunks(fresh):
+        for part in chunks(fresh):
             self.connection.execute(insert(messages), list(part))
 
     def suppress(self, address: str, reason: str, detail: str, now: datetime) -> bool:
@@ -310,7 +304,7 @@ class SqlOutreach:
             first = min(t.at for t in touches)
             who = sorted({t.customer_id for t in touches})
             placed: list[Purchase] = []
-            for part in _chunks(who):
+            for part in chunks(who):
                 query = select(
                     orders.c.id,
                     orders.c.customer_id,
