@@ -23,9 +23,8 @@ from retain.domain.personalization import Brand, BrandError, MessageContext, Pro
 from retain.messaging.courier import Courier
 from retain.messaging.links import MessageLinks
 from retain.messaging.templating import Template, TemplateError, default_templates, parse_template, render
-from retain.messaging.transport import mail_transport
 from retain.service.outreach import Campaign, Extras, SendReport, send_campaign
-from retain.service.ports import MailTransport, Progress, no_progress
+from retain.service.ports import Progress, no_progress
 
 TEMPLATE_PREFIX = "template:"
 
@@ -134,11 +133,6 @@ class StoreRecommendations:
             customer: tuple(views[int(p)] for p in chosen if int(p) in views)
             for customer, chosen in zip(customer_ids, picks, strict=True)
         }
-
-
-def transport(settings: Settings, outbox: Path) -> MailTransport:
-    """The store's SMTP server when ``RETAIN_SMTP_URL`` is set, else the ``.eml`` outbox."""
-    return mail_transport(settings.smtp_url, outbox)
 
 
 def send(

@@ -24,7 +24,6 @@ from retain.config import Settings
 from retain.domain.flow_runs import Queued, offer_from, offer_spec
 from retain.domain.flows import Flow
 from retain.domain.outreach import Calendar
-from retain.domain.personalization import Brand
 from retain.flows.reader import flow_to_dict, library, read_flow
 from retain.mailer import StoreRecommendations, load_templates, sending_brand, signer
 from retain.messaging.courier import Courier
@@ -87,6 +86,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.flows = self.flows or enabled_flows(self.app)
+        self.brand = sending_brand(self.app, self.settings)  # no brand: refused before any work
         self.currency = store_currency(self.app.engine) or "USD"
         self.templates = load_templates(self.app)
         self.links = signer(self.app, self.settings)
@@ -160,7 +160,7 @@ class Engine:
         picks = self._picks(now) if "recommended" in self.templates.get(template).body else None
         done = send_campaign(
             campaign, [q.customer_id for q in items], session=self.app.unit_of_work, renderer=self.templates,
-            courier=self.courier, signer=self.links, brand=self._brand(), now=now,
+            courier=self.courier, signer=self.links, brand=self.brand, now=now,
             extras=Extras(recommend=picks),
         )  # fmt: skip
         into.sent += done.sent
@@ -176,9 +176,6 @@ class Engine:
         if self._recommendations is None or self._recommendations[0] != day:
             self._recommendations = (day, StoreRecommendations(self.app))
         return self._recommendations[1]
-
-    def _brand(self) -> Brand:
-        return sending_brand(self.app, self.settings)
 
     def _quiet(self, queued: list[Queued], now: datetime) -> dict[datetime, list[int]]:
         """Messages that would land in the recipient's quiet hours, by when they may go."""

@@ -8,11 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from retain.bootstrap import bootstrap
-from retain.cli import app as cli_app
-from retain.ingest.reader import read_orders
-from retain.service.imports import import_orders
-from tests.conftest import DATA
+from tests.integration.conftest import run
 
 LIBRARY = {
     "anniversary", "birthday", "new-customer-thank-you", "newsletter", "post-purchase", "replenishment",
@@ -25,19 +21,8 @@ BRAND = [
 
 
 @pytest.fixture
-def store(sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.delenv("RETAIN_SMTP_URL", raising=False)
-    monkeypatch.setenv("RETAIN_SECRET_KEY", "a-secret-key-long-enough-to-sign")
-    monkeypatch.chdir(tmp_path)
-    app = bootstrap(sqlite_url)
-    import_orders(read_orders(DATA / "shopify" / "orders_export.csv"), app.unit_of_work())
-    app.close()
-    return sqlite_url
-
-
-def run(cli: CliRunner, db: str, *args: str) -> tuple[int, str]:
-    result = cli.invoke(cli_app, [*args, "--db", db])
-    return result.exit_code, result.output
+def store(shop: str) -> str:
+    return shop
 
 
 def test_the_library_is_listed_disabled(cli: CliRunner, store: str) -> None:
@@ -92,8 +77,12 @@ def test_a_simulation_runs_the_enabled_flows_and_the_report_measures_them(
     assert len(sent) == report["treated"]["customers"]
 
 
-def test_a_worker_round_stops_when_asked(cli: CliRunner, store: str) -> None:
+def test_a_worker_needs_a_brand_and_then_runs_a_round(cli: CliRunner, store: str) -> None:
     assert run(cli, store, "flows", "enable", "birthday")[0] == 0
+    code, output = run(cli, store, "worker", "--once")
+    assert code == 2
+    assert "retain messages brand" in output
+    assert run(cli, store, *BRAND)[0] == 0
     code, output = run(cli, store, "worker", "--once")
     assert code == 0, output
     assert "Worker stopped after 1 round(s)." in output

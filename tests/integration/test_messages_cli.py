@@ -7,11 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from retain.bootstrap import bootstrap
-from retain.cli import app as cli_app
-from retain.ingest.reader import read_orders
-from retain.service.imports import import_orders
-from tests.conftest import DATA
+from tests.integration.conftest import run
 
 BRAND = [
     "messages", "brand", "--store-name", "Fernwood Coffee",
@@ -21,18 +17,8 @@ BRAND = [
 
 
 @pytest.fixture
-def store(sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.delenv("RETAIN_SMTP_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
-    app = bootstrap(sqlite_url)
-    import_orders(read_orders(DATA / "shopify" / "orders_export.csv"), app.unit_of_work())
-    app.close()
-    return sqlite_url
-
-
-def run(cli: CliRunner, db: str, *args: str) -> tuple[int, str]:
-    result = cli.invoke(cli_app, [*args, "--db", db])
-    return result.exit_code, result.output
+def store(shop: str) -> str:
+    return shop
 
 
 def test_sending_needs_a_brand_first(cli: CliRunner, store: str) -> None:

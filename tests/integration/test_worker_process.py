@@ -11,12 +11,15 @@ import time
 from pathlib import Path
 
 from retain.bootstrap import bootstrap
+from retain.domain.personalization import Brand
+from retain.mailer import save_brand
 from retain.runner import install_library
 
 
 def test_sigterm_finishes_the_round_and_stops(sqlite_url: str, tmp_path: Path) -> None:
     app = bootstrap(sqlite_url)
     install_library(app)
+    save_brand(app, Brand("Shop", "Shop", "hello@shop.example", "1 High Street", "https://shop.example"))
     app.close()
     env = {**os.environ, "RETAIN_SECRET_KEY": "a-secret-key-long-enough-to-sign", "RETAIN_SMTP_URL": ""}
     worker = subprocess.Popen(

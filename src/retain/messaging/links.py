@@ -136,10 +136,6 @@ class MessageLinks(LinkSigner):
         own = tuple(f"{self.base_url}/{path}/" for path in ("unsubscribe", "preferences", "complaint"))
         return super().track(html, customer_id, message_key, skip=skip + own)
 
-    def list_unsubscribe(self, brand: Brand, customer_id: int, key: str) -> tuple[str | None, str | None]:
-        """RFC 8058's one-click URL (https only, as the RFC demands) and a mailto."""
-        return self.list_unsubscribe_for(brand, self.url("unsubscribe", customer_id, key))
-
     def list_unsubscribe_for(self, brand: Brand, url: str) -> tuple[str | None, str | None]:
         """The same, from the unsubscribe URL a message already carries."""
         token = url.rsplit("/", 1)[1]

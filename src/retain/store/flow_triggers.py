@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Collection, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, extract, func, insert, not_, or_, select
@@ -234,9 +234,3 @@ def _score_rule(condition: Condition, power: int) -> ColumnElement[bool]:
     compare = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
                "<": operator.lt, "<=": operator.le}[condition.op]  # fmt: skip
     return compare(column, value * scale)  # type: ignore[no-any-return]
-
-
-def since_default(now: datetime) -> datetime:
-    """Where event scanning starts on a store that never ran flows: now, so history already
-    imported does not set off every flow at once."""
-    return now - timedelta(seconds=1)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Integer, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, or_, select, text, update
 
 from retain.domain.flow_runs import History, Outcome, Queued, Run, offer_spec
 from retain.store.bulk_base import BulkWriter
@@ -297,9 +297,6 @@ class SqlFlows:
             ).rowcount
         return removed
 
-    def queue_size(self) -> int:
-        return int(self.connection.scalar(select(func.count()).select_from(message_queue)) or 0)
-
     # --- reading -------------------------------------------------------------------------
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -347,12 +344,6 @@ class SqlFlows:
             .group_by(messages.c.flow)
         )
         return {flow: int(n) for flow, n in self.connection.execute(query)}
-
-    def due_count(self, now: datetime) -> int:
-        query = select(func.count()).where(
-            and_(flow_entries.c.state == "active", flow_entries.c.next_run_at <= now)
-        )
-        return int(self.connection.scalar(query) or 0)
 
 
 _UTC = pl.Datetime("us", "UTC")
