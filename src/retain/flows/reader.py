@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from retain.documents import DocumentError, Where, format_path, line_of, parse, split_path
 from retain.domain.conditions import FieldKind, RuleError, compile_rule
 from retain.domain.flows import (
     AwardPoints,
@@ -63,7 +64,6 @@ ORDER_FIELDS: dict[str, FieldKind] = {
 }
 RULE_FIELDS: dict[str, FieldKind] = CUSTOMER_FIELDS | ORDER_FIELDS
 
-Where = tuple[str | int, ...]  # a place in the document: ("steps", 2, "template")
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
@@ -83,108 +83,16 @@ class FlowReadError(FlowError):
 # --- YAML --------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without YAML 1.1's surprises: ``10:00`` and ``2026-12-01`` stay text (not
-    sexagesimal 600 or a date), and ``1e-05`` (as JSON writes it) is a number."""
-
-
-_DROPPED = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"}
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
-)
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
-    ),
-    list("-+.0123456789"),
-)
-
-
 def _parse(text: str, source: str) -> tuple[yaml.Node, Any]:
     """The composed node tree (for lines) and the data."""
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise FlowReadError([FlowError("the file is empty; a flow is a mapping", "", 1, source)])
-        duplicates = list(_duplicate_keys(node))
-        if duplicates:
-            raise FlowReadError(
-                [FlowError(f"key {key!r} is given twice", "", line, source) for key, line in duplicates]
-            )
-        data = _whole_characters(loader.construct_document(node))
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
-        reason = " ".join(part for part in (error.context, error.problem) if part)
-        raise FlowReadError([FlowError(f"not valid YAML: {reason}", "", line, source)]) from None
-    except yaml.YAMLError as error:
-        raise FlowReadError([FlowError(f"not valid YAML: {error}", "", None, source)]) from None
-    finally:
-        loader.dispose()
+        node, data = parse(text)
+    except DocumentError as error:
+        problems = [FlowError(message, "", line, source) for message, line in error.problems]
+        raise FlowReadError(problems) from None
+    if node is None:
+        raise FlowReadError([FlowError("the file is empty; a flow is a mapping", "", 1, source)])
     return node, data
-
-
-def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int]]:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    yield key.value, key.start_mark.line + 1
-                seen.add(key.value)
-            yield from _duplicate_keys(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicate_keys(item)
-
-
-def _whole_characters(value: Any) -> Any:
-    """Join surrogate pairs from JSON's ``\\ud83d\\ude00`` escapes, which YAML leaves apart."""
-    if isinstance(value, str):
-        if any("\ud800" <= char <= "\udfff" for char in value):
-            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        return value
-    if isinstance(value, dict):
-        return {_whole_characters(key): _whole_characters(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_whole_characters(item) for item in value]
-    return value
-
-
-def _line(root: yaml.Node, path: Where) -> int:
-    """The line of the key or item at ``path``, or of the nearest parent that exists."""
-    node, line = root, root.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            found = [(key, value) for key, value in node.value if getattr(key, "value", None) == part]
-            if not found:
-                break
-            key, node = found[-1]
-            line = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
-def _format(path: Where) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
-    return text
-
-
-def _split(path: str) -> Where:
-    """``"steps[2].then"`` as ``("steps", 2, "then")``."""
-    return tuple(int(index) if index else name for index, name in re.findall(r"\[(\d+)\]|([^.\[\]]+)", path))
 
 
 # --- Shape ---------------------------------------------------------------------------------
@@ -487,7 +395,7 @@ def _rule(rule: dict[str, Any], path: Where, problems: list[tuple[Where, str]]) 
         compile_rule(rule, RULE_FIELDS)
     except RuleError as error:
         message = str(error).removeprefix(f"{error.path}: ") if error.path else str(error)
-        problems.append(((*path, *_split(error.path)), message))
+        problems.append(((*path, *split_path(error.path)), message))
 
 
 def _trigger(model: _AnyTrigger, problems: list[tuple[Where, str]]) -> Trigger:
@@ -539,7 +447,9 @@ def read_flow(text: str, source: str = "", templates: Collection[str] | None = N
     root, data = _parse(text, source)
 
     def fail(found: list[tuple[Where, str]]) -> FlowReadError:
-        problems = [FlowError(message, _format(path), _line(root, path), source) for path, message in found]
+        problems = [
+            FlowError(message, format_path(path), line_of(root, path), source) for path, message in found
+        ]
         problems.sort(key=lambda problem: problem.line or 0)
         return FlowReadError(problems)
 
@@ -571,7 +481,7 @@ def read_flow(text: str, source: str = "", templates: Collection[str] | None = N
         cap=Cap(model.cap.messages, model.cap.days) if model.cap else None,
         settings=model.settings,
     )
-    found.extend((_split(problem.path), problem.message) for problem in flow.problems())
+    found.extend((split_path(problem.path), problem.message) for problem in flow.problems())
     if found:
         raise fail(found)
     return flow
