@@ -363,3 +363,85 @@ cursors = Table(
     Column("name", String(128), primary_key=True),
     Column("value", String(64), nullable=False),
 )
+
+# --- Loyalty ---------------------------------------------------------------------------------
+
+# A member's two buckets: approved points (spendable) and pending ones (waiting out the
+# return window). Every change goes through ``loyalty_ledger``, which records the buckets
+# after it; the checks make a negative balance impossible whatever the code does.
+loyalty_accounts = Table(
+    "loyalty_accounts",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+    Column("pending", BigInteger, nullable=False),
+    Column("tier", String(32)),
+    Column("tier_since", UTCDateTime),
+    Column("downgrade_at", UTCDateTime),  # set while the customer is below their tier
+    Column("referral_code", String(16), nullable=False, unique=True),
+    Column("referral_code_expires_at", UTCDateTime, nullable=False),
+    Column("last_purchase_at", UTCDateTime),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+    CheckConstraint("pending >= 0", name="pending_not_negative"),
+)
+
+# Append-only. ``points`` moves the approved balance and ``pending`` the pending one;
+# ``key`` makes every entry happen once (an order earns once however often it is imported).
+loyalty_ledger = Table(
+    "loyalty_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("pending", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("pending_after", BigInteger, nullable=False),
+    Column("shortfall", BigInteger, nullable=False),  # points a reversal could not take back
+    Column("order_id", Integer),
+    Column("code", String(32)),  # the discount code a redemption issued
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+    CheckConstraint("pending_after >= 0", name="pending_after_not_negative"),
+    CheckConstraint("shortfall >= 0", name="shortfall_not_negative"),
+    CheckConstraint(
+        "kind IN ('earn', 'approve', 'redeem', 'reverse', 'expire', 'adjust', 'referral')", name="kind_known"
+    ),
+)
+Index("ix_loyalty_ledger_customer", loyalty_ledger.c.customer_id, loyalty_ledger.c.id)
+
+# What each order earned and how much of it was taken back: the state refunds and the end of
+# the return window are measured against.
+loyalty_orders = Table(
+    "loyalty_orders",
+    metadata,
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("earned", BigInteger, nullable=False),
+    Column("reversed", BigInteger, nullable=False),
+    Column("approve_at", UTCDateTime, nullable=False),
+    Column("approved", Boolean, nullable=False),
+    CheckConstraint("reversed >= 0 AND reversed <= earned", name="reversed_within_earned"),
+)
+Index("ix_loyalty_orders_unapproved", loyalty_orders.c.approved, loyalty_orders.c.approve_at)
+
+# A friend brought by a member's referral code: one row per friend, ever.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("referrer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("friend_email", String(320), nullable=False, unique=True),  # canonical form
+    Column("friend_id", Integer, ForeignKey("customers.id")),
+    Column("welcome_code", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("settled_at", UTCDateTime),
+    Column("order_id", Integer, ForeignKey("orders.id")),
+    CheckConstraint("status IN ('pending', 'credited', 'capped', 'void')", name="status_known"),
+)

@@ -16,6 +16,7 @@ from retain.store.db import WRITE_LOCK
 from retain.store.discounts import SqlDiscountCodes
 from retain.store.flow_triggers import SqlTriggers
 from retain.store.flows import SqlFlows
+from retain.store.loyalty import SqlLoyalty
 from retain.store.outreach import SqlOutreach
 from retain.store.scores import SqlScores
 from retain.store.segments import SqlSegments
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.settings = SqlSettings(self.connection)
         self.flows = SqlFlows(self.connection)
         self.triggers = SqlTriggers(self.connection)
+        self.loyalty = SqlLoyalty(self.connection)
         return self
 
     def __exit__(

@@ -1,0 +1,1 @@
+"""The loyalty program file, read and checked."""

@@ -1,0 +1,562 @@
+"""The loyalty ledger in the store: accounts, entries, what orders earned, and referrals.
+
+``post`` is the only writer of balances. It locks the accounts it touches (``FOR UPDATE`` on
+PostgreSQL; SQLite's write lock is already held from the first statement of the unit of
+work), drops changes whose key is already in the ledger, settles the rest in order against
+the locked balances, and writes entries and balances together. Two redemptions racing for
+one balance therefore queue on the lock, and the second sees what the first left.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Integer, bindparam, func, insert, or_, select, update
+
+from retain.domain.discounts import ALPHABET
+from retain.domain.loyalty import Change, Entry, LoyaltyError, canonical_email, settle
+from retain.store.bulk_base import BulkWriter
+from retain.store.sets import among, chunks
+from retain.store.tables import (
+    customer_events,
+    customers,
+    discount_codes,
+    loyalty_accounts,
+    loyalty_ledger,
+    loyalty_orders,
+    order_lines,
+    orders,
+    products,
+    referrals,
+)
+
+BULK = 2_000  # from this many entries on, rows go to the driver as tuples (COPY on PostgreSQL)
+PAID = ("paid", "partially_refunded", "refunded")
+_LEDGER_SCHEMA: dict[str, Any] = {
+    "key": pl.String, "customer_id": pl.Int64, "kind": pl.String, "source": pl.String,
+    "points": pl.Int64, "pending": pl.Int64, "balance_after": pl.Int64, "pending_after": pl.Int64,
+    "shortfall": pl.Int64, "order_id": pl.Int64, "code": pl.String, "reason": pl.String,
+    "at": pl.Datetime("us", "UTC"),
+}  # fmt: skip
+
+
+def referral_code() -> str:
+    """Eight characters without look-alikes: short enough to say, 31^8 ≈ 8.5 x 10^11."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(8))
+
+
+class SqlLoyalty:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._postgres = connection.dialect.name == "postgresql"
+
+    # --- accounts ------------------------------------------------------------------------
+
+    def enroll(self, customer_ids: Sequence[int], now: datetime, code_days: int) -> int:
+        """Open an account for each customer without one; returns how many were opened."""
+        wanted = sorted(set(customer_ids))
+        have: set[int] = set()
+        for part in chunks(wanted):
+            query = select(loyalty_accounts.c.customer_id).where(
+                among(loyalty_accounts.c.customer_id, part, self._postgres)
+            )
+            have.update(self.connection.scalars(query))
+        fresh = [c for c in wanted if c not in have]
+        if not fresh:
+            return 0
+        codes = self._fresh_codes(len(fresh))
+        expires = now + timedelta(days=code_days)
+        rows = [
+            {
+                "customer_id": c, "balance": 0, "pending": 0, "referral_code": code,
+                "referral_code_expires_at": expires, "joined_at": now, "updated_at": now,
+            }
+            for c, code in zip(fresh, codes, strict=True)
+        ]  # fmt: skip
+        for part in chunks(rows):
+            self.connection.execute(insert(loyalty_accounts), list(part))
+        return len(fresh)
+
+    def _fresh_codes(self, count: int) -> list[str]:
+        found: set[str] = set()
+        while len(found) < count:
+            wanted = {referral_code() for _ in range(count - len(found))} - found
+            taken: set[str] = set()
+            for part in chunks(sorted(wanted)):
+                query = select(loyalty_accounts.c.referral_code).where(
+                    among(loyalty_accounts.c.referral_code, part, self._postgres)
+                )
+                taken.update(self.connection.scalars(query))
+            found |= wanted - taken
+        return sorted(found)[:count]
+
+    def account(self, customer_id: int) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            select(loyalty_accounts).where(loyalty_accounts.c.customer_id == customer_id)
+        ).first()
+        return dict(row._mapping) if row else None
+
+    def accounts(self, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for part in chunks(sorted(set(customer_ids))):
+            query = select(loyalty_accounts).where(
+                among(loyalty_accounts.c.customer_id, part, self._postgres)
+            )
+            found.extend(dict(row._mapping) for row in self.connection.execute(query))
+        return found
+
+    def customer(self, customer_id: int) -> dict[str, Any] | None:
+        """A customer's contact details and how many orders they placed."""
+        return self._customer(customers.c.id == customer_id)
+
+    def customer_by_email(self, email: str) -> dict[str, Any] | None:
+        return self._customer(func.lower(customers.c.email) == email.strip().lower())
+
+    def _customer(self, rule: Any) -> dict[str, Any] | None:
+        placed = (
+            select(func.count())
+            .where(orders.c.customer_id == customers.c.id, orders.c.cancelled_at.is_(None))
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                customers.c.id,
+                customers.c.email,
+                customers.c.phone,
+                customers.c.attributes,
+                placed.label("orders"),
+            )
+            .where(rule)
+            .order_by(customers.c.id)
+        )
+        row = self.connection.execute(query).first()
+        return dict(row._mapping) if row else None
+
+    def code_holders(self, purpose: str) -> set[int]:
+        """Customers who hold a code issued for ``purpose``."""
+        query = select(discount_codes.c.customer_id).where(
+            discount_codes.c.purpose == purpose, discount_codes.c.customer_id.is_not(None)
+        )
+        return set(self.connection.scalars(query))
+
+    def by_referral_code(self, code: str) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            select(loyalty_accounts).where(loyalty_accounts.c.referral_code == code)
+        ).first()
+        return dict(row._mapping) if row else None
+
+    def members(self) -> list[dict[str, Any]]:
+        """Every account: customer, balances, tier, grace and last purchase."""
+        query = select(
+            loyalty_accounts.c.customer_id, loyalty_accounts.c.balance, loyalty_accounts.c.pending,
+            loyalty_accounts.c.tier, loyalty_accounts.c.downgrade_at, loyalty_accounts.c.last_purchase_at,
+        ).order_by(loyalty_accounts.c.customer_id)  # fmt: skip
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    def set_tiers(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+        """``rows`` hold customer_id, tier, tier_since and downgrade_at."""
+        if not rows:
+            return
+        statement = (
+            update(loyalty_accounts)
+            .where(loyalty_accounts.c.customer_id == bindparam("cid"))
+            .values(
+                tier=bindparam("tier"),
+                tier_since=bindparam("since"),
+                downgrade_at=bindparam("down"),
+                updated_at=now,
+            )
+        )
+        self.connection.execute(
+            statement,
+            [{"cid": r["customer_id"], "tier": r["tier"], "since": r["tier_since"], "down": r["downgrade_at"]}
+             for r in rows],
+        )  # fmt: skip
+
+    def touch_purchases(self, last: dict[int, datetime]) -> None:
+        """Move each customer's last purchase forward to the time given, never back."""
+        if not last:
+            return
+        mark = "%s" if self._postgres else "?"
+        sql = (
+            f"UPDATE loyalty_accounts SET last_purchase_at = {mark} WHERE customer_id = {mark}"
+            f" AND (last_purchase_at IS NULL OR last_purchase_at < {mark})"
+        )
+        values = [
+            (_driver_time(at, self._postgres), c, _driver_time(at, self._postgres)) for c, at in last.items()
+        ]
+        for part in chunks(values, 20_000):
+            self.connection.exec_driver_sql(sql, list(part))
+
+    # --- the ledger ----------------------------------------------------------------------
+
+    def post(self, changes: Sequence[Change], at: datetime) -> list[Entry]:
+        """Settle and write ``changes`` (skipping keys already in the ledger) in order; the
+        entries written. Raises ``LoyaltyError`` for a change its account cannot cover, or a
+        customer without an account, and then writes nothing."""
+        seen: set[str] = set()
+        for part in chunks([c.key for c in changes]):
+            query = select(loyalty_ledger.c.key).where(among(loyalty_ledger.c.key, part, self._postgres))
+            seen.update(self.connection.scalars(query))
+        fresh: list[Change] = []
+        for change in changes:
+            if change.key not in seen:
+                seen.add(change.key)
+                fresh.append(change)
+        if not fresh:
+            return []
+        buckets = self._lock(sorted({c.customer_id for c in fresh}))
+        entries: list[Entry] = []
+        for change in fresh:
+            if change.customer_id not in buckets:
+                raise LoyaltyError(f"customer {change.customer_id} is not a loyalty member")
+            balance, pending = buckets[change.customer_id]
+            entry = settle(change, balance, pending, at)
+            buckets[change.customer_id] = (entry.balance_after, entry.pending_after)
+            entries.append(entry)
+        self._write(entries)
+        touched = {e.customer_id for e in entries}
+        mark = "%s" if self._postgres else "?"
+        self.connection.exec_driver_sql(
+            f"UPDATE loyalty_accounts SET balance = {mark}, pending = {mark}, updated_at = {mark}"
+            f" WHERE customer_id = {mark}",
+            [(*buckets[c], _driver_time(at, self._postgres), c) for c in sorted(touched)],
+        )
+        return entries
+
+    def _lock(self, customer_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        found: dict[int, tuple[int, int]] = {}
+        for part in chunks(customer_ids):
+            query = (
+                select(loyalty_accounts.c.customer_id, loyalty_accounts.c.balance, loyalty_accounts.c.pending)
+                .where(among(loyalty_accounts.c.customer_id, part, self._postgres))
+                .order_by(loyalty_accounts.c.customer_id)
+                .with_for_update()
+            )
+            found.update({row[0]: (row[1], row[2]) for row in self.connection.execute(query)})
+        return found
+
+    def _write(self, entries: Sequence[Entry]) -> None:
+        names = list(_LEDGER_SCHEMA)
+        if len(entries) >= BULK:
+            frame = pl.DataFrame(
+                [[getattr(e, n) for n in names] for e in entries], schema=_LEDGER_SCHEMA, orient="row"
+            )
+            BulkWriter(self.connection).write_rows(loyalty_ledger, frame, None)
+        else:
+            self.connection.execute(
+                insert(loyalty_ledger), [{n: getattr(e, n) for n in names} for e in entries]
+            )
+
+    def history(self, customer_id: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest entries first."""
+        query = (
+            select(loyalty_ledger)
+            .where(loyalty_ledger.c.customer_id == customer_id)
+            .order_by(loyalty_ledger.c.id.desc())
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    def ledger_sums(self, customer_id: int) -> tuple[int, int]:
+        """The balances the ledger adds up to, to check the stored ones against."""
+        row = self.connection.execute(
+            select(
+                func.coalesce(func.sum(loyalty_ledger.c.points), 0),
+                func.coalesce(func.sum(loyalty_ledger.c.pending), 0),
+            ).where(loyalty_ledger.c.customer_id == customer_id)
+        ).one()
+        return int(row[0]), int(row[1])
+
+    def has_key(self, key: str) -> bool:
+        return (
+            self.connection.execute(select(loyalty_ledger.c.id).where(loyalty_ledger.c.key == key)).first()
+            is not None
+        )
+
+    # --- orders --------------------------------------------------------------------------
+
+    def earnable(
+        self,
+        after_id: int,
+        limit: int,
+        starts: datetime | None,
+        consent_only: bool,
+        skus: Sequence[str],
+        categories: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """Paid, uncancelled orders that have not earned yet, by id from ``after_id``, with
+        the money they paid for goods outside the exclusions (``basis``)."""
+        o = orders
+        query = (
+            select(
+                o.c.id, o.c.customer_id, o.c.placed_at, o.c.currency, o.c.total, o.c.refunded,
+                (o.c.total - o.c.shipping - o.c.tax).label("basis"),
+            )
+            .select_from(o.outerjoin(loyalty_orders, loyalty_orders.c.order_id == o.c.id))
+            .where(
+                o.c.id > after_id, loyalty_orders.c.order_id.is_(None), o.c.cancelled_at.is_(None),
+                _paid(),
+            )
+            .order_by(o.c.id)
+            .limit(limit)
+        )  # fmt: skip
+        if starts is not None:
+            query = query.where(o.c.placed_at >= starts)
+        if consent_only:
+            query = query.where(
+                o.c.customer_id.in_(select(customers.c.id).where(customers.c.marketing_consent.is_(True)))
+            )
+        rows = [dict(row._mapping) for row in self.connection.execute(query)]
+        if rows and (skus or categories):
+            excluded = self._excluded([r["id"] for r in rows], skus, categories)
+            for row in rows:
+                row["basis"] -= excluded.get(row["id"], 0)
+        return rows
+
+    def _excluded(
+        self, order_ids: Sequence[int], skus: Sequence[str], categories: Sequence[str]
+    ) -> dict[int, int]:
+        """Money paid per order for lines the program excludes."""
+        value = order_lines.c.quantity * order_lines.c.unit_price - order_lines.c.line_discount
+        rule = []
+        if skus:
+            rule.append(order_lines.c.sku.in_(list(skus)))
+        if categories:
+            rule.append(products.c.category.in_(list(categories)))
+        found: dict[int, int] = {}
+        for part in chunks(order_ids):
+            query = (
+                select(order_lines.c.order_id, func.sum(value))
+                .select_from(order_lines.outerjoin(products, products.c.id == order_lines.c.product_id))
+                .where(among(order_lines.c.order_id, part, self._postgres), or_(*rule))
+                .group_by(order_lines.c.order_id)
+            )
+            found.update({row[0]: int(row[1]) for row in self.connection.execute(query)})
+        return found
+
+    def record_orders(self, rows: Sequence[dict[str, Any]]) -> None:
+        """``rows`` hold order_id, customer_id, earned and approve_at."""
+        values = [
+            {"order_id": r["order_id"], "customer_id": r["customer_id"], "earned": r["earned"], "reversed": 0,
+             "approve_at": r["approve_at"], "approved": False}
+            for r in rows
+        ]  # fmt: skip
+        for part in chunks(values):
+            self.connection.execute(insert(loyalty_orders), list(part))
+
+    def reversible(self) -> list[dict[str, Any]]:
+        """Orders that earned points and were since refunded or cancelled, with points left."""
+        lo, o = loyalty_orders, orders
+        query = (
+            select(
+                lo.c.order_id, lo.c.customer_id, lo.c.earned, lo.c.reversed, lo.c.approved,
+                o.c.total, o.c.refunded, o.c.cancelled_at,
+            )
+            .select_from(lo.join(o, o.c.id == lo.c.order_id))
+            .where(lo.c.reversed < lo.c.earned, or_(o.c.refunded > 0, o.c.cancelled_at.is_not(None)))
+            .order_by(lo.c.order_id)
+        )  # fmt: skip
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    def set_reversed(self, reversed_by_order: dict[int, int]) -> None:
+        self._set_orders("reversed", reversed_by_order)
+
+    def due_approvals(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        lo = loyalty_orders
+        query = (
+            select(lo.c.order_id, lo.c.customer_id, lo.c.earned, lo.c.reversed)
+            .where(lo.c.approved.is_(False), lo.c.approve_at <= now)
+            .order_by(lo.c.approve_at, lo.c.order_id)
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    def mark_approved(self, order_ids: Sequence[int]) -> None:
+        self._set_orders("approved", dict.fromkeys(order_ids, True))
+
+    def _set_orders(self, column: str, values: dict[int, Any]) -> None:
+        if not values:
+            return
+        mark = "%s" if self._postgres else "?"
+        sql = f"UPDATE loyalty_orders SET {column} = {mark} WHERE order_id = {mark}"
+        rows = [(value, order_id) for order_id, value in values.items()]
+        for part in chunks(rows, 20_000):
+            self.connection.exec_driver_sql(sql, list(part))
+
+    # --- tiers and dates -----------------------------------------------------------------
+
+    def spend_since(self, since: datetime) -> dict[int, int]:
+        """Each member's spend since ``since``: totals less refunds, cancelled orders left out."""
+        query = (
+            select(orders.c.customer_id, func.sum(orders.c.total - orders.c.refunded))
+            .select_from(
+                orders.join(loyalty_accounts, loyalty_accounts.c.customer_id == orders.c.customer_id)
+            )
+            .where(orders.c.placed_at >= since, orders.c.cancelled_at.is_(None))
+            .group_by(orders.c.customer_id)
+        )
+        return {row[0]: int(row[1]) for row in self.connection.execute(query)}
+
+    def points_earned_since(self, since: datetime) -> dict[int, int]:
+        """Points each member earned since ``since``, pending or approved, less reversals."""
+        earned = loyalty_ledger.c.points + loyalty_ledger.c.pending
+        query = (
+            select(loyalty_ledger.c.customer_id, func.sum(earned))
+            .where(loyalty_ledger.c.at >= since, loyalty_ledger.c.kind.in_(("earn", "referral", "reverse")))
+            .group_by(loyalty_ledger.c.customer_id)
+        )
+        return {row[0]: max(int(row[1]), 0) for row in self.connection.execute(query)}
+
+    def dated_members(self) -> list[dict[str, Any]]:
+        """Members with their birthday and the day they became customers."""
+        query = select(customers.c.id, customers.c.birthday, customers.c.created_at).join(
+            loyalty_accounts, loyalty_accounts.c.customer_id == customers.c.id
+        )
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    # --- referrals -----------------------------------------------------------------------
+
+    def referral_by_friend(self, friend_email: str) -> dict[str, Any] | None:
+        row = self.connection.execute(
+            select(referrals).where(referrals.c.friend_email == friend_email)
+        ).first()
+        return dict(row._mapping) if row else None
+
+    def add_referral(self, row: dict[str, Any]) -> None:
+        self.connection.execute(insert(referrals), [row])
+
+    def pending_referrals(self) -> list[dict[str, Any]]:
+        query = select(referrals).where(referrals.c.status == "pending").order_by(referrals.c.id)
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    def first_orders(self, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """By canonical e-mail among ``emails``: each friend's first uncancelled order, with
+        whether it was paid. Addresses are compared as ``canonical_email`` writes them."""
+        wanted = set(emails)
+        domains = sorted({email.partition("@")[2] for email in wanted})
+        people = select(customers.c.id, customers.c.email).where(
+            or_(*(func.lower(customers.c.email).like(f"%@{domain}") for domain in domains))
+        )
+        owners = {
+            row.id: canonical_email(row.email)
+            for row in self.connection.execute(people)
+            if canonical_email(row.email) in wanted
+        }
+        found: dict[str, dict[str, Any]] = {}
+        for part in chunks(sorted(owners)):
+            query = (
+                select(
+                    orders.c.id, orders.c.customer_id, orders.c.placed_at, orders.c.total, orders.c.refunded,
+                    _paid().label("paid"),
+                )
+                .where(among(orders.c.customer_id, part, self._postgres), orders.c.cancelled_at.is_(None))
+                .order_by(orders.c.placed_at, orders.c.id)
+            )  # fmt: skip
+            for row in self.connection.execute(query):
+                email = owners[row.customer_id]
+                if email not in found or row.placed_at < found[email]["placed_at"]:
+                    found[email] = dict(row._mapping)
+        return found
+
+    def settle_referral(
+        self, referral_id: int, status: str, at: datetime, friend_id: int | None, order_id: int | None
+    ) -> None:
+        self.connection.execute(
+            update(referrals)
+            .where(referrals.c.id == referral_id)
+            .values(status=status, settled_at=at, friend_id=friend_id, order_id=order_id)
+        )
+
+    def credited_since(self, referrer_id: int, since: datetime) -> int:
+        query = select(func.count()).where(
+            referrals.c.referrer_id == referrer_id,
+            referrals.c.status == "credited",
+            referrals.c.settled_at >= since,
+        )
+        return int(self.connection.execute(query).scalar_one())
+
+    # --- events for flows ----------------------------------------------------------------
+
+    def add_events(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Customer events (points changed, points expiring) not already recorded."""
+        if not rows:
+            return 0
+        known: set[tuple[str, str]] = set()
+        for part in chunks(sorted({r["ref"] for r in rows})):
+            query = select(customer_events.c.event, customer_events.c.ref).where(
+                among(customer_events.c.ref, part, self._postgres)
+            )
+            known.update((row[0], row[1]) for row in self.connection.execute(query))
+        fresh = [r for r in rows if (r["event"], r["ref"]) not in known]
+        for part in chunks(fresh):
+            self.connection.execute(insert(customer_events), list(part))
+        return len(fresh)
+
+    # --- the report ----------------------------------------------------------------------
+
+    def totals(self) -> dict[str, int]:
+        """Points by entry kind (positive and negative moves apart) and account figures."""
+        moved = loyalty_ledger.c.points + loyalty_ledger.c.pending
+        found: dict[str, int] = {}
+        query = select(
+            loyalty_ledger.c.kind,
+            func.coalesce(func.sum(loyalty_ledger.c.points), 0),
+            func.coalesce(func.sum(moved), 0),
+            func.coalesce(func.sum(loyalty_ledger.c.shortfall), 0),
+        ).group_by(loyalty_ledger.c.kind)
+        for kind, points, both, shortfall in self.connection.execute(query):
+            found[f"{kind}_points"] = int(points)
+            found[f"{kind}_total"] = int(both)
+            found[f"{kind}_shortfall"] = int(shortfall)
+        accounts = self.connection.execute(
+            select(
+                func.count(), func.coalesce(func.sum(loyalty_accounts.c.balance), 0),
+                func.coalesce(func.sum(loyalty_accounts.c.pending), 0),
+            )
+        ).one()  # fmt: skip
+        found["members"], found["balance"], found["pending"] = (int(v) for v in accounts)
+        return found
+
+    def tier_counts(self) -> dict[str | None, int]:
+        query = select(loyalty_accounts.c.tier, func.count()).group_by(loyalty_accounts.c.tier)
+        return {row[0]: int(row[1]) for row in self.connection.execute(query)}
+
+    def repeat_rates(self) -> dict[str, tuple[int, int]]:
+        """(buyers, repeat buyers) for members and for everyone else."""
+        per_customer = (
+            select(orders.c.customer_id, func.count().label("n"))
+            .where(orders.c.cancelled_at.is_(None))
+            .group_by(orders.c.customer_id)
+            .subquery()
+        )
+        member = loyalty_accounts.c.customer_id.is_not(None)
+        query = (
+            select(
+                member.label("member"), func.count(), func.sum(func.cast(per_customer.c.n >= 2, Integer()))
+            )
+            .select_from(
+                per_customer.outerjoin(
+                    loyalty_accounts, loyalty_accounts.c.customer_id == per_customer.c.customer_id
+                )
+            )
+            .group_by(member)
+        )
+        found = {"members": (0, 0), "non_members": (0, 0)}
+        for is_member, buyers, repeat in self.connection.execute(query):
+            found["members" if is_member else "non_members"] = (int(buyers), int(repeat or 0))
+        return found
+
+
+def _paid() -> Any:
+    """Orders that were paid: a payment time, or a status that says so."""
+    return or_(orders.c.paid_at.is_not(None), orders.c.financial_status.in_(PAID))
+
+
+def _driver_time(at: datetime, postgres: bool) -> Any:
+    """A time as the driver takes it: aware on PostgreSQL, naive UTC text on SQLite."""
+    return at if postgres else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
