@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -104,6 +105,12 @@ class LoyaltyStore(Protocol):
     def code_holders(self, purpose: str) -> set[int]: ...
 
     def add_events(self, rows: Sequence[dict[str, Any]]) -> int: ...
+
+    def totals(self) -> dict[str, int]: ...
+
+    def tier_counts(self) -> dict[str | None, int]: ...
+
+    def repeat_rates(self) -> dict[str, tuple[int, int]]: ...
 
 
 class CodeIssuer(Protocol):
@@ -737,3 +744,59 @@ def _not_self(
 
 def _plain(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoyaltyReport:
+    members: int
+    issued: int  # points earned on orders, bonuses and referrals, and added by hand
+    redeemed: int
+    reversed: int
+    expired: int
+    shortfall: int  # points refunds could not take back, the balance being spent
+    balance: int  # approved points outstanding
+    pending: int  # points waiting out the return window
+    liability: Decimal  # approved points times their value, in the program's currency
+    pending_liability: Decimal
+    tiers: dict[str, int]  # members per tier ("none" for members below every tier)
+    members_repeat_rate: float | None
+    others_repeat_rate: float | None
+    currency: str
+
+
+def report(program: Program, session: Session) -> LoyaltyReport:
+    with session() as uow:
+        totals = uow.loyalty.totals()
+        tiers = uow.loyalty.tier_counts()
+        rates = uow.loyalty.repeat_rates()
+
+    def total(kind: str) -> int:
+        return totals.get(f"{kind}_total", 0)
+
+    adjusted_up = totals.get("adjust_added", 0)
+    adjusted_down = totals.get("adjust_removed", 0)
+    ordered = {tier.name: tiers.get(tier.name, 0) for tier in program.tiers}
+    ordered |= {str(name or "none"): count for name, count in tiers.items() if name not in ordered}
+    return LoyaltyReport(
+        members=totals.get("members", 0),
+        issued=total("earn") + total("referral") + adjusted_up,
+        redeemed=-total("redeem") + adjusted_down,
+        reversed=-total("reverse"),
+        expired=-total("expire"),
+        shortfall=totals.get("reverse_shortfall", 0) + totals.get("expire_shortfall", 0),
+        balance=totals.get("balance", 0),
+        pending=totals.get("pending", 0),
+        liability=program.value_of(totals.get("balance", 0)),
+        pending_liability=program.value_of(totals.get("pending", 0)),
+        tiers=ordered,
+        members_repeat_rate=_rate(*rates["members"]),
+        others_repeat_rate=_rate(*rates["non_members"]),
+        currency=program.currency,
+    )
+
+
+def _rate(buyers: int, repeat: int) -> float | None:
+    return repeat / buyers if buyers else None

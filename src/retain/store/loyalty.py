@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Integer, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Integer, bindparam, case, func, insert, or_, select, update
 
 from retain.domain.discounts import ALPHABET
 from retain.domain.loyalty import Change, Entry, LoyaltyError, canonical_email, settle
@@ -272,11 +272,9 @@ class SqlLoyalty:
         ).one()
         return int(row[0]), int(row[1])
 
-    def has_key(self, key: str) -> bool:
-        return (
-            self.connection.execute(select(loyalty_ledger.c.id).where(loyalty_ledger.c.key == key)).first()
-            is not None
-        )
+    def entry(self, key: str) -> dict[str, Any] | None:
+        row = self.connection.execute(select(loyalty_ledger).where(loyalty_ledger.c.key == key)).first()
+        return dict(row._mapping) if row else None
 
     # --- orders --------------------------------------------------------------------------
 
@@ -520,6 +518,15 @@ class SqlLoyalty:
             )
         ).one()  # fmt: skip
         found["members"], found["balance"], found["pending"] = (int(v) for v in accounts)
+        adjustments = select(
+            func.coalesce(func.sum(case((loyalty_ledger.c.points > 0, loyalty_ledger.c.points), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((loyalty_ledger.c.points < 0, -loyalty_ledger.c.points), else_=0)), 0
+            ),
+        ).where(loyalty_ledger.c.kind == "adjust")
+        found["adjust_added"], found["adjust_removed"] = (
+            int(v) for v in self.connection.execute(adjustments).one()
+        )
         return found
 
     def tier_counts(self) -> dict[str | None, int]:
