@@ -13,7 +13,7 @@ from rich.table import Table
 
 from retain.bootstrap import App
 from retain.cli.ui import DbOption, console, fail, on_store
-from retain.domain.discounts import KINDS, DiscountError, DiscountKind, DiscountSpec
+from retain.domain.discounts import KINDS, DiscountError, DiscountKind, DiscountSpec, grouped
 from retain.domain.money import format_money, to_decimal, to_minor
 from retain.service.discounts import issue_codes
 from retain.store.queries import store_currency
@@ -140,7 +140,7 @@ def _export_row(row: dict[str, object]) -> list[object]:
     value = int(row["value"])  # type: ignore[call-overload]
     expires = row["expires_at"]
     return [
-        _shown(str(row["code"])),
+        grouped(str(row["code"])),
         row["kind"],
         to_decimal(value, currency) if row["kind"] == "fixed" else value,
         currency,
@@ -149,10 +149,6 @@ def _export_row(row: dict[str, object]) -> list[object]:
         row["purpose"],
         row["customer_id"] if row["customer_id"] is not None else "",
     ]
-
-
-def _shown(code: str) -> str:
-    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 @app.command("list")

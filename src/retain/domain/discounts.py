@@ -25,8 +25,13 @@ class DiscountError(ValueError):
 
 
 def new_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-    return "-".join(raw[i : i + 4] for i in range(0, LENGTH, 4))
+    return grouped("".join(secrets.choice(ALPHABET) for _ in range(LENGTH)))
+
+
+def grouped(code: str) -> str:
+    """A code as people read it: ``K7QXM2PD9HTW`` as ``K7QX-M2PD-9HTW``."""
+    plain = normalise(code)
+    return "-".join(plain[i : i + 4] for i in range(0, len(plain), 4))
 
 
 def normalise(code: str) -> str:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol
 
-from retain.domain.discounts import DiscountSpec, normalise
+from retain.domain.discounts import DiscountSpec, grouped, normalise
 from retain.domain.loyalty import (
     Change,
     Entry,
@@ -166,13 +166,12 @@ class SyncReport:
     _changed: dict[int, list[str]] = field(default_factory=dict, repr=False)
 
     def noted(self, entries: Sequence[Entry], min_points: int = 0) -> None:
-        """Count ``entries`` and remember the customers a message should tell."""
+        """Count ``entries`` and remember the customers a message should tell: about
+        spendable points, not pending ones, and not about approvals too small to matter."""
         self.entries += len(entries)
         for entry in entries:
-            if entry.kind == "approve" and entry.points < min_points:
+            if entry.points == 0 or (entry.kind == "approve" and entry.points < min_points):
                 continue
-            if entry.kind in ("earn",) and entry.source == "order":
-                continue  # pending points: the approval is the news
             self._changed.setdefault(entry.customer_id, []).append(entry.kind)
 
 
@@ -275,7 +274,7 @@ def _reverse(session: Session, now: datetime, report: SyncReport) -> None:
         uow.commit()
     report.reversed += -sum(e.points + e.pending for e in entries)
     report.shortfall += sum(e.shortfall for e in entries)
-    report.noted([e for e in entries if e.points])
+    report.noted(entries)
 
 
 def _approve(
@@ -581,7 +580,9 @@ def redeem(
             raise LoyaltyError(f"customer {customer_id} is not a loyalty member")
         done = uow.loyalty.entry(key)
         if done is not None:
-            return Redemption(reward, str(done["code"]), -int(done["points"]), int(done["balance_after"]))
+            return Redemption(
+                reward, grouped(str(done["code"])), -int(done["points"]), int(done["balance_after"])
+            )
         purpose = "loyalty-credit" if reward.kind == "credit" else f"loyalty-{reward.key}"
         code = uow.codes.issue(_spec(reward, program.currency, now, purpose), [customer_id], now)[0]
         change = Change(
