@@ -122,7 +122,7 @@ class Program:
         names = [tier.name for tier in self.tiers]
         thresholds = [tier.threshold for tier in self.tiers]
         for index, tier in enumerate(self.tiers):
-            if names.count(tier.name) > 1:
+            if tier.name in names[:index]:
                 found.append((f"tiers[{index}].name", f"tier {tier.name!r} is named twice"))
             if tier.multiplier <= 0:
                 found.append((f"tiers[{index}].multiplier", "must be above zero"))
@@ -131,7 +131,7 @@ class Program:
         keys = [reward.key for reward in self.rewards]
         for index, reward in enumerate(self.rewards):
             found.extend((f"rewards[{index}].{path}", message) for path, message in _reward_problems(reward))
-            if keys.count(reward.key) > 1:
+            if reward.key in keys[:index]:
                 found.append((f"rewards[{index}].key", f"reward {reward.key!r} is listed twice"))
         if self.referrals is not None and self.referrals.welcome is not None:
             found.extend(
