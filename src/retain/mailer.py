@@ -20,6 +20,7 @@ from retain.bootstrap import App
 from retain.config import Settings
 from retain.domain.messages import RenderedMessage
 from retain.domain.personalization import Brand, BrandError, MessageContext, ProductView
+from retain.membership import StorePoints
 from retain.messaging.courier import Courier
 from retain.messaging.links import MessageLinks
 from retain.messaging.templating import Template, TemplateError, default_templates, parse_template, render
@@ -160,6 +161,6 @@ def send(
             signer=signer(app, settings),
             brand=brand,
             now=app.now(),
-            extras=Extras(recommend=picks),
+            extras=Extras(recommend=picks, points=StorePoints(app) if "points" in chosen.body else None),
             progress=progress,
         )

@@ -7,11 +7,14 @@ in the currency of most of its orders.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from retain.bootstrap import App
 from retain.domain.loyalty import Program
+from retain.domain.money import display_money
+from retain.domain.personalization import PointsView
 from retain.loyalty.program import default_program, default_text, read_program
 from retain.service import loyalty
 from retain.service.ports import Progress, no_progress
@@ -50,3 +53,26 @@ def save_program(app: App, path: Path) -> Program:
 def sync(app: App, now: datetime | None = None, progress: Progress = no_progress) -> loyalty.SyncReport:
     """Run the program over the store: earn, reverse, approve, tiers, bonuses, expiry."""
     return loyalty.sync(load_program(app), app.unit_of_work, now or app.now(), progress)
+
+
+class StorePoints:
+    """Each customer's points as a message shows them: balance, tier and what they buy."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.program = load_program(app)
+
+    def __call__(self, customer_ids: Sequence[int]) -> dict[int, PointsView]:
+        with self.app.unit_of_work() as uow:
+            accounts = uow.loyalty.accounts(customer_ids)
+        money = self.program.currency
+        return {
+            account["customer_id"]: PointsView(
+                balance=account["balance"],
+                tier=account["tier"],
+                worth=display_money(self.program.worth(account["balance"]), money)
+                if account["balance"]
+                else None,
+            )
+            for account in accounts
+        }

@@ -26,8 +26,11 @@ from retain.domain.flows import Flow
 from retain.domain.outreach import Calendar
 from retain.flows.reader import flow_to_dict, library, read_flow
 from retain.mailer import StoreRecommendations, load_templates, sending_brand, signer
+from retain.membership import StorePoints
 from retain.messaging.courier import Courier
+from retain.service import loyalty
 from retain.service.flows import PlanReport, plan, work
+from retain.service.loyalty import SyncReport
 from retain.service.outreach import Campaign, Extras, SendReport, send_campaign
 from retain.service.ports import Progress, no_progress
 from retain.store.queries import store_currency, store_summary
@@ -70,6 +73,7 @@ class TickReport:
     advanced: int = 0
     delivery: SendReport = field(default_factory=SendReport)
     deferred: int = 0
+    loyalty: SyncReport | None = None
 
 
 @dataclass
@@ -94,10 +98,16 @@ class Engine:
         quiet = self.settings.quiet_hours
         self.quiet = None if not quiet else tuple(time.fromisoformat(t) for t in quiet.split("-"))
         self._recommendations: tuple[date, StoreRecommendations] | None = None
+        self.points = StorePoints(self.app)
+        self._loyalty_day: date | None = None
 
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.app.now()
         report = TickReport()
+        today = now.astimezone(ZoneInfo(self.zone)).date()
+        if self._loyalty_day != today:  # points move by the day: once a day is enough
+            report.loyalty = loyalty.sync(self.points.program, self.app.unit_of_work, now)
+            self._loyalty_day = today
         report.planned = plan(
             self.flows, self.app.unit_of_work, now, zone=self.zone, currency=self.currency, owner=self.owner
         )
@@ -157,11 +167,13 @@ class Engine:
             name=f"flow:{flow_name}", template=template, flow=flow_name, offer=spec,
             keys={q.customer_id: q.key for q in items}, calendar=calendar,
         )  # fmt: skip
-        picks = self._picks(now) if "recommended" in self.templates.get(template).body else None
+        body = self.templates.get(template).body
+        picks = self._picks(now) if "recommended" in body else None
+        points = self.points if "points" in body else None
         done = send_campaign(
             campaign, [q.customer_id for q in items], session=self.app.unit_of_work, renderer=self.templates,
             courier=self.courier, signer=self.links, brand=self.brand, now=now,
-            extras=Extras(recommend=picks),
+            extras=Extras(recommend=picks, points=points),
         )  # fmt: skip
         into.sent += done.sent
         into.already_sent += done.already_sent

@@ -27,6 +27,8 @@ from retain.messaging.templating import default_templates
 
 NAMES = {
     "new-customer-thank-you",
+    "points-update",
+    "points-expiring",
     "post-purchase",
     "second-purchase-nudge",
     "we-miss-you",

@@ -20,7 +20,8 @@ from datetime import datetime, time
 from typing import Any, Literal, get_args
 
 EventName = Literal[
-    "order_placed", "order_paid", "refunded", "survey_answered", "ticket_resolved", "points_changed"
+    "order_placed", "order_paid", "refunded", "survey_answered", "ticket_resolved", "points_changed",
+    "points_expiring",
 ]  # fmt: skip
 EVENTS: tuple[str, ...] = get_args(EventName)
 # Dates a flow can be timed from, per customer.

@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Literal, get_args
 
+from retain.domain.money import exponent
+
 EntryKind = Literal["earn", "approve", "redeem", "reverse", "expire", "adjust", "referral"]
 KINDS: tuple[str, ...] = get_args(EntryKind)
 Source = Literal[
@@ -166,6 +168,11 @@ class Program:
     def value_of(self, points: int) -> Decimal:
         """What ``points`` are worth in the currency."""
         return points * self.point_value
+
+    def worth(self, points: int) -> int:
+        """What ``points`` are worth in minor units of the currency, rounded down."""
+        exact = self.value_of(points).scaleb(exponent(self.currency))
+        return int(exact.to_integral_value(rounding=ROUND_FLOOR))
 
 
 def _reward_problems(reward: Reward, points_needed: bool = True) -> list[tuple[str, str]]:

@@ -106,6 +106,8 @@ class LoyaltyStore(Protocol):
 
     def add_events(self, rows: Sequence[dict[str, Any]]) -> int: ...
 
+    def tell(self, entries: Sequence[Entry], now: datetime) -> int: ...
+
     def totals(self) -> dict[str, int]: ...
 
     def tier_counts(self) -> dict[str | None, int]: ...
@@ -590,7 +592,7 @@ def redeem(
             reason=reward.title, code=normalise(code),
         )  # fmt: skip
         (entry,) = uow.loyalty.post([change], now)
-        _changed_event(uow, entry, now)
+        uow.loyalty.tell([entry], now)
         uow.commit()
     return Redemption(reward, code, reward.points, entry.balance_after)
 
@@ -619,7 +621,7 @@ def adjust(
             points=points, reason=f"{reason.strip()} ({actor})",
         )  # fmt: skip
         (entry,) = uow.loyalty.post([change], now)
-        _changed_event(uow, entry, now)
+        uow.loyalty.tell([entry], now)
         uow.commit()
     return entry
 
@@ -644,20 +646,9 @@ def award(
         )  # fmt: skip
         entries = uow.loyalty.post([change], now)
         for entry in entries:
-            _changed_event(uow, entry, now)
+            uow.loyalty.tell([entry], now)
         uow.commit()
     return entries[0] if entries else None
-
-
-def _changed_event(uow: LoyaltySession, entry: Entry, now: datetime) -> None:
-    uow.loyalty.add_events(
-        [
-            {
-                "customer_id": entry.customer_id, "event": "points_changed", "at": now, "ref": entry.key[:64],
-                "data": {"balance": entry.balance_after, "kinds": [entry.kind], "points": entry.points},
-            }
-        ]
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ import polars as pl
 from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, or_, select, text, update
 
 from retain.domain.flow_runs import History, Outcome, Queued, Run, offer_spec
+from retain.domain.loyalty import Change
 from retain.store.bulk_base import BulkWriter
 from retain.store.discounts import SqlDiscountCodes
+from retain.store.loyalty import REFERRAL_CODE_DAYS, SqlLoyalty
 from retain.store.sets import among, chunks
 from retain.store.tables import (
     cursors,
@@ -161,7 +163,7 @@ class SqlFlows:
                     select(flow_actions.c.key).where(among(flow_actions.c.key, part, self._postgres))
                 )
             )
-        actions, queued, tasks = [], [], []
+        actions, queued, tasks, points = [], [], [], []
         for outcome in outcomes:
             run = outcome.run
             for action in outcome.actions:
@@ -184,14 +186,23 @@ class SqlFlows:
                 elif action.kind == "code" and action.offer is not None:
                     spec = offer_spec(action.offer, currency, now, run.flow)
                     detail = codes.issue(spec, [run.customer_id], now)[0]
-                elif action.kind == "points":
-                    # Recorded for the loyalty ledger, which credits them once it exists.
+                elif action.kind == "points" and action.points:
                     detail = f"{action.points} points" + (f": {action.detail}" if action.detail else "")
+                    points.append(
+                        Change(
+                            key=action.key, customer_id=run.customer_id, kind="earn", source="flow",
+                            points=action.points, reason=action.detail or f"from {run.flow}",
+                        )
+                    )  # fmt: skip
                 actions.append({"key": action.key, "entry_id": run.id, "flow": run.flow, "step": action.step,
                                 "kind": action.kind, "detail": detail, "at": now})  # fmt: skip
         for table, rows in ((flow_actions, actions), (message_queue, queued), (staff_tasks, tasks)):
             for part in chunks(rows):
                 self.connection.execute(insert(table), list(part))
+        if points:
+            ledger = SqlLoyalty(self.connection)
+            ledger.enroll([change.customer_id for change in points], now, REFERRAL_CODE_DAYS)
+            ledger.tell(ledger.post(points, now), now)
         rows = []
         for outcome in outcomes:
             run = outcome.run

@@ -34,6 +34,7 @@ from retain.store.tables import (
     referrals,
 )
 
+REFERRAL_CODE_DAYS = 365  # for accounts opened outside the program's sync
 BULK = 2_000  # from this many entries on, rows go to the driver as tuples (COPY on PostgreSQL)
 PAID = ("paid", "partially_refunded", "refunded")
 _LEDGER_SCHEMA: dict[str, Any] = {
@@ -494,6 +495,18 @@ class SqlLoyalty:
         for part in chunks(fresh):
             self.connection.execute(insert(customer_events), list(part))
         return len(fresh)
+
+    def tell(self, entries: Sequence[Entry], now: datetime) -> int:
+        """A ``points_changed`` event for each entry that changed a spendable balance."""
+        rows = [
+            {
+                "customer_id": e.customer_id, "event": "points_changed", "at": now, "ref": e.key[:64],
+                "data": {"balance": e.balance_after, "kinds": [e.kind], "points": e.points},
+            }
+            for e in entries
+            if e.points
+        ]  # fmt: skip
+        return self.add_events(rows)
 
     # --- the report ----------------------------------------------------------------------
 
