@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from retain.bootstrap import bootstrap
 from retain.cli import app
-from retain.store.tables import customers, orders, products
+from retain.store.tables import customers, loyalty_accounts, orders, products
 
 
 def test_the_demo_generates_imports_and_summarises_a_store(cli: CliRunner, tmp_path: Path) -> None:
@@ -32,6 +32,8 @@ def test_the_demo_generates_imports_and_summarises_a_store(cli: CliRunner, tmp_p
         latest = connection.scalar(select(func.max(orders.c.placed_at)))
         kept = connection.scalar(select(func.count()).where(orders.c.cancelled_at.is_(None)))
         categorised = connection.scalar(select(func.count(products.c.category)))
+        members = connection.scalar(select(func.count()).select_from(loyalty_accounts))
+        outstanding = connection.scalar(select(func.sum(loyalty_accounts.c.balance)))
     application.close()
     assert people == 300
     assert 0 < birthdays < people  # birthdays for some
@@ -42,6 +44,11 @@ def test_the_demo_generates_imports_and_summarises_a_store(cli: CliRunner, tmp_p
     assert latest > datetime.now(UTC) - timedelta(days=30)
     # The summary counts the orders that were not cancelled.
     assert f"│ Orders                   │ {kept:>24,} │" in first.output
+    # The flows' days kept the loyalty program current, and the demo says where it stands.
+    assert 0 < members <= people
+    said = " ".join(first.output.split())
+    assert f"Loyalty: {members:,} members" in said
+    assert f"{outstanding:,} points outstanding" in said
     again = cli.invoke(app, args)
     assert again.exit_code == 0, again.output
     application = bootstrap(url)

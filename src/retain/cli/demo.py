@@ -14,12 +14,15 @@ from retain.bootstrap import App, bootstrap
 from retain.cli.summary import print_summary
 from retain.cli.ui import DbOption, console, fail, progress_bars
 from retain.config import Settings, database_url
+from retain.domain.money import display_money
 from retain.domain.personalization import Brand, BrandError
 from retain.flows.reader import library
 from retain.ingest.directory import read_customers, read_products
 from retain.ingest.reader import read_orders
 from retain.mailer import load_brand, save_brand
+from retain.membership import load_program
 from retain.runner import install_library, simulate
+from retain.service import loyalty
 from retain.service.imports import import_customers, import_orders, import_products
 from retain.service.scores import store_scores
 from retain.store.queries import store_summary
@@ -73,6 +76,7 @@ def demo(
     )
     print_summary(store_summary(app.engine))
     _run_flows(app, end, out / "outbox")
+    _loyalty_summary(app)
     if serve:
         _serve(app.url, host, port)
 
@@ -136,3 +140,16 @@ def _serve(url: str, host: str, port: int) -> None:
         uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", 1)
+
+
+def _loyalty_summary(app: App) -> None:
+    """One line on the loyalty program the flows' days kept up to date."""
+    program = load_program(app)
+    found = loyalty.report(program, app.unit_of_work)
+    tiers = " · ".join(f"{name} {count:,}" for name, count in found.tiers.items())
+    worth = display_money(program.worth(found.balance), program.currency)
+    console.print(
+        f"Loyalty: {found.members:,} members ({tiers}); {found.balance:,} points outstanding, "
+        f"worth {worth} (retain loyalty report).",
+        highlight=False,
+    )
