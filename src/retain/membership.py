@@ -29,7 +29,7 @@ def program_text(app: App) -> tuple[str, str]:
         stored = uow.settings.get(PROGRAM_KEY)
     if isinstance(stored, dict) and isinstance(stored.get("text"), str):
         return stored["text"], str(stored.get("source") or "program")
-    return default_text(), "default.yaml"
+    return default_text(store_currency(app.engine)), "default.yaml"
 
 
 def load_program(app: App) -> Program:

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from tests.integration.conftest import run
 
 LIBRARY = {
-    "anniversary", "birthday", "new-customer-thank-you", "newsletter", "post-purchase", "replenishment",
-    "second-purchase-nudge", "warning-signs", "we-miss-you", "win-back",
+    "anniversary", "birthday", "new-customer-thank-you", "newsletter", "points-expiring", "points-update",
+    "post-purchase", "replenishment", "second-purchase-nudge", "warning-signs", "we-miss-you", "win-back",
 }  # fmt: skip
 BRAND = [
     "messages", "brand", "--store-name", "Fernwood", "--sender", "hello@fernwood.example",

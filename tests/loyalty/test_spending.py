@@ -62,6 +62,8 @@ def test_a_retried_redemption_with_the_same_request_redeems_once(shop: Shop) -> 
     assert again == first
     assert shop.balances(dee) == (500, 0)
     assert len(codes(shop, dee)) == 1
+    with pytest.raises(LoyaltyError, match=r"request 'r-1' already redeemed '\$5 off your next order', not"):
+        loyalty.redeem(shop.program, shop.app.unit_of_work, dee, "ten-percent", NOW, request="r-1")
 
 
 def test_each_reward_kind_issues_its_code(shop: Shop) -> None:

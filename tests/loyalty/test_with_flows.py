@@ -85,9 +85,10 @@ def test_a_tick_keeps_points_current_and_flow_points_go_through_the_ledger(
     assert report.loyalty.orders == 3  # every paid order in the sample up to now earned
     who = maria(store)
     with store.engine.connect() as connection:
+        ledger = loyalty_ledger.c
         entries = connection.execute(
-            select(loyalty_ledger.c.kind, loyalty_ledger.c.source, loyalty_ledger.c.points, loyalty_ledger.c.reason)
-            .where(loyalty_ledger.c.customer_id == who, loyalty_ledger.c.source == "flow")
+            select(ledger.kind, ledger.source, ledger.points, ledger.reason)
+            .where(ledger.customer_id == who, ledger.source == "flow")
         ).all()  # fmt: skip
         balance = connection.execute(
             select(loyalty_accounts.c.balance).where(loyalty_accounts.c.customer_id == who)

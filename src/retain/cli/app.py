@@ -12,6 +12,7 @@ from retain.cli import (
     demo,
     flows,
     imports,
+    loyalty,
     messages,
     metrics,
     models,
@@ -43,6 +44,7 @@ app.add_typer(models.report_app, name="models")
 app.add_typer(codes.app, name="codes")
 app.add_typer(messages.app, name="messages")
 app.add_typer(flows.app, name="flows")
+app.add_typer(loyalty.app, name="loyalty")
 app.command("worker")(flows.worker)
 app.command("recommend")(recommend.recommend)
 app.command("demo")(demo.demo)

@@ -319,13 +319,18 @@ def program_to_dict(program: Program) -> dict[str, Any]:
 
 
 @cache
-def default_text() -> str:
+def _shipped() -> str:
     return resources.files(__package__).joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+def default_text(currency: str | None = None) -> str:
+    """The text of the program Retain ships, its amounts read in ``currency`` when given."""
+    text = _shipped()
+    if currency is not None:
+        text = text.replace("currency: USD", f"currency: {currency.upper()}", 1)
+    return text
 
 
 def default_program(currency: str | None = None) -> Program:
     """The program Retain ships; amounts are read in ``currency`` when given."""
-    text = default_text()
-    if currency is not None and currency.upper() != "USD":
-        text = text.replace("currency: USD", f"currency: {currency.upper()}", 1)
-    return read_program(text, "default.yaml")
+    return read_program(default_text(currency), "default.yaml")

@@ -582,6 +582,10 @@ def redeem(
             raise LoyaltyError(f"customer {customer_id} is not a loyalty member")
         done = uow.loyalty.entry(key)
         if done is not None:
+            if done["reason"] != reward.title or -done["points"] != reward.points:
+                raise LoyaltyError(
+                    f"request {request!r} already redeemed {done['reason']!r}, not {reward.key!r}"
+                )
             return Redemption(
                 reward, grouped(str(done["code"])), -int(done["points"]), int(done["balance_after"])
             )
