@@ -19,10 +19,12 @@ from rich.table import Table
 from retain import membership
 from retain.bootstrap import App
 from retain.cli.ui import DbOption, console, fail, on_store, progress_bars
+from retain.config import Settings
 from retain.domain.discounts import DiscountError, grouped
 from retain.domain.loyalty import Entry, InsufficientPoints, LoyaltyError, Program, Reward, Tier
 from retain.domain.money import exponent, format_money
 from retain.loyalty.program import ProgramError, load_program, program_to_dict
+from retain.mailer import signer
 from retain.service import loyalty
 from retain.service.ports import no_progress
 
@@ -466,3 +468,21 @@ def refer(
     console.print(f"Referral of {escape(done.friend_email)} recorded.", highlight=False)
     if welcome:
         console.print(f"Welcome code: [bold]{welcome}[/]", highlight=False)
+
+
+@app.command()
+def link(customer: CustomerArgument, as_json: JsonOption = False, db: DbOption = None) -> None:
+    """A signed address of the member's points as JSON (balance, tier, history, rewards; POST
+    .../redeem to spend), valid 90 days, for the store's account page. Served by `retain serve`
+    at RETAIN_PUBLIC_URL; it names the member without their id, and nobody can forge one."""
+
+    def work(app_: App) -> tuple[int, str]:
+        customer_id = int(_account(app_, customer)["customer_id"])
+        links = signer(app_, Settings())
+        return customer_id, f"{links.base_url}/api/v1/loyalty/{links.token('loyalty', customer_id, None)}"
+
+    customer_id, url = _run(db, work)
+    if as_json:
+        _print_json({"customer_id": customer_id, "url": url})
+        return
+    typer.echo(url)

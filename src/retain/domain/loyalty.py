@@ -43,6 +43,10 @@ class LoyaltyError(ValueError):
     """A loyalty request that cannot be honoured; nothing was written."""
 
 
+class UnknownToLoyalty(LoyaltyError):
+    """A reward, member or referral code the program does not know."""
+
+
 class InsufficientPoints(LoyaltyError):
     """Spending more points than the approved balance holds."""
 
@@ -147,7 +151,7 @@ class Program:
             if reward.key == key:
                 return reward
         known = ", ".join(r.key for r in self.rewards) or "none"
-        raise LoyaltyError(f"no reward {key!r}; rewards: {known}")
+        raise UnknownToLoyalty(f"no reward {key!r}; rewards: {known}")
 
     def tier(self, name: str | None) -> Tier | None:
         return next((tier for tier in self.tiers if tier.name == name), None)

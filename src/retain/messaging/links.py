@@ -22,7 +22,7 @@ from itsdangerous.encoding import base64_decode, base64_encode
 
 from retain.domain.personalization import Brand, Links
 
-Purpose = Literal["unsubscribe", "preferences", "complaint", "click", "open", "survey", "review"]
+Purpose = Literal["unsubscribe", "preferences", "complaint", "click", "open", "survey", "review", "loyalty"]
 DAY = 86_400
 # How long a link keeps working: long enough for an old e-mail found in an inbox.
 MAX_AGE: dict[str, int] = {
@@ -33,6 +33,7 @@ MAX_AGE: dict[str, int] = {
     "open": 365 * DAY,
     "survey": 30 * DAY,
     "review": 90 * DAY,
+    "loyalty": 90 * DAY,  # a member's points page and API, as a store's account page embeds it
 }
 _HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]+)(")', re.IGNORECASE)
 

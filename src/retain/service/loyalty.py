@@ -27,6 +27,7 @@ from retain.domain.loyalty import (
     LoyaltyError,
     Program,
     Reward,
+    UnknownToLoyalty,
     add_months,
     anniversary_in,
     canonical_email,
@@ -579,7 +580,7 @@ def redeem(
     key = f"redeem:{customer_id}:{request or uuid.uuid4().hex}"
     with session() as uow:
         if uow.loyalty.account(customer_id) is None:
-            raise LoyaltyError(f"customer {customer_id} is not a loyalty member")
+            raise UnknownToLoyalty(f"customer {customer_id} is not a loyalty member")
         done = uow.loyalty.entry(key)
         if done is not None:
             if done["reason"] != reward.title or -done["points"] != reward.points:
@@ -686,7 +687,7 @@ def refer(
     with session() as uow:
         account = uow.loyalty.by_referral_code(normalise(code))
         if account is None:
-            raise LoyaltyError(f"no referral code {code!r}")
+            raise UnknownToLoyalty(f"no referral code {code!r}")
         if account["referral_code_expires_at"] < now:
             raise LoyaltyError(
                 f"referral code {code!r} expired on {account['referral_code_expires_at']:%Y-%m-%d}"

@@ -18,6 +18,7 @@ from retain.config import Settings
 from retain.domain.lift import lift
 from retain.domain.summary import StoreSummary
 from retain.store.queries import store_summary
+from retain.web.loyalty import loyalty_routes
 from retain.web.mail import mail_routes
 
 HERE = Path(__file__).parent
@@ -37,6 +38,7 @@ def create_app(store: App, settings: Settings | None = None) -> FastAPI:
     app.state.engine = store.engine
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(mail_routes(store, templates, settings or Settings()))
+    app.include_router(loyalty_routes(store, settings or Settings()))
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, figures: SummaryDep) -> HTMLResponse:
