@@ -42,6 +42,7 @@ bench: $(STAMP) $(LIFETIMES)
 	$(BIN)/python bench/recommend.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/flows.py
+	$(BIN)/python bench/loyalty.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-lifetimes retain-demo.db* demo-store bench/results
