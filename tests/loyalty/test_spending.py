@@ -234,3 +234,22 @@ def test_the_report_adds_up_the_ledger(shop: Shop) -> None:
     assert found.tiers == {"Bronze": 1, "Silver": 1, "Gold": 0}
     assert found.members_repeat_rate == 0.5
     assert found.others_repeat_rate is None  # the one non-member never bought
+
+
+def test_a_friend_at_googlemail_is_credited_like_one_at_gmail(shop: Shop) -> None:
+    sam = shop.customer("sam@example.com")
+    shop.give(sam, 1)
+    loyalty.refer(
+        shop.program, shop.app.unit_of_work, shop.account(sam)["referral_code"], "Bo.B@gmail.com", NOW
+    )
+    shop.order(shop.customer("bob@googlemail.com"), NOW + DAY, goods=5_000)
+    assert shop.sync(NOW + 40 * DAY).referrals_credited == 1
+
+
+def test_a_birthday_on_new_years_eve_is_still_celebrated_by_a_sync_in_january(shop: Shop) -> None:
+    zoe = shop.customer("zoe@example.com", birthday=date(1990, 12, 31))
+    shop.give(zoe, 1)
+    shop.sync(NOW.replace(year=2027, month=1, day=3))
+    assert [(e["key"], e["points"]) for e in shop.history(zoe) if e["source"] == "birthday"] == [
+        (f"birthday:{zoe}:2026", 100)
+    ]

@@ -368,7 +368,7 @@ def _tiers(program: Program, session: Session, now: datetime, report: SyncReport
             if program.rank(name) > program.rank(current):
                 held, down = name, None
                 moves.append({"customer_id": cid, "tier": name, "tier_since": now, "downgrade_at": None})
-                report.upgraded += 1
+                report.upgraded += current is not None  # a first tier is a welcome, not an upgrade
                 if qualified is not None and qualified.entry_reward:
                     rewards.append(
                         Change(
@@ -456,18 +456,20 @@ def _dated_bonuses(program: Program, session: Session, now: datetime, report: Sy
         for member in uow.loyalty.dated_members():
             cid = member["id"]
             born: date | None = member["birthday"]
-            if birthday and born is not None:
-                day = anniversary_in(today.year, born)
-                if today - BONUS_WINDOW < day <= today:
-                    changes.append(_bonus(cid, "birthday", today.year, birthday, "happy birthday"))
             joined: datetime | None = member["created_at"]
-            if anniversary and joined is not None and joined.date().year < today.year:
-                day = anniversary_in(today.year, joined.date())
-                if today - BONUS_WINDOW < day <= today:
-                    years = today.year - joined.year
-                    changes.append(
-                        _bonus(cid, "anniversary", today.year, anniversary, f"{years} year(s) with us")
-                    )
+            # This year's dates and last year's: a sync late in January still sees 31 December.
+            for year in (today.year, today.year - 1):
+                if (
+                    birthday
+                    and born is not None
+                    and today - BONUS_WINDOW < anniversary_in(year, born) <= today
+                ):
+                    changes.append(_bonus(cid, "birthday", year, birthday, "happy birthday"))
+                if not anniversary or joined is None or joined.year >= year:
+                    continue
+                if today - BONUS_WINDOW < anniversary_in(year, joined.date()) <= today:
+                    reason = f"{year - joined.year} year(s) with us"
+                    changes.append(_bonus(cid, "anniversary", year, anniversary, reason))
         entries = uow.loyalty.post(changes, now)
         uow.commit()
     report.bonuses += sum(e.points for e in entries)
