@@ -20,7 +20,7 @@ from retain.bootstrap import App
 from retain.config import Settings
 from retain.domain.messages import RenderedMessage
 from retain.domain.personalization import Brand, BrandError, MessageContext, ProductView
-from retain.membership import StorePoints
+from retain.membership import StorePoints, uses_points
 from retain.messaging.courier import Courier
 from retain.messaging.links import MessageLinks
 from retain.messaging.templating import Template, TemplateError, default_templates, parse_template, render
@@ -161,6 +161,6 @@ def send(
             signer=signer(app, settings),
             brand=brand,
             now=app.now(),
-            extras=Extras(recommend=picks, points=StorePoints(app) if "points" in chosen.body else None),
+            extras=Extras(recommend=picks, points=StorePoints(app) if uses_points(chosen.body) else None),
             progress=progress,
         )

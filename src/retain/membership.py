@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from retain.bootstrap import App
+from retain.domain.discounts import grouped
 from retain.domain.loyalty import Program
 from retain.domain.money import display_money
 from retain.domain.personalization import PointsView
@@ -55,6 +57,11 @@ def sync(app: App, now: datetime | None = None, progress: Progress = no_progress
     return loyalty.sync(load_program(app), app.unit_of_work, now or app.now(), progress)
 
 
+def uses_points(template_body: str) -> bool:
+    """Whether a template shows points or the member's referral link, so they must be read."""
+    return "points" in template_body or "links.referral" in template_body
+
+
 class StorePoints:
     """Each customer's points as a message shows them: balance, tier and what they buy."""
 
@@ -65,14 +72,9 @@ class StorePoints:
     def __call__(self, customer_ids: Sequence[int]) -> dict[int, PointsView]:
         with self.app.unit_of_work() as uow:
             accounts = uow.loyalty.accounts(customer_ids)
-        money = self.program.currency
-        return {
-            account["customer_id"]: PointsView(
-                balance=account["balance"],
-                tier=account["tier"],
-                worth=display_money(self.program.worth(account["balance"]), money)
-                if account["balance"]
-                else None,
-            )
-            for account in accounts
-        }
+        return {account["customer_id"]: self._view(account) for account in accounts}
+
+    def _view(self, account: dict[str, Any]) -> PointsView:
+        balance = account["balance"]
+        worth = display_money(self.program.worth(balance), self.program.currency) if balance else None
+        return PointsView(balance, account["tier"], worth, grouped(account["referral_code"]))

@@ -26,7 +26,7 @@ from retain.domain.flows import Flow
 from retain.domain.outreach import Calendar
 from retain.flows.reader import flow_to_dict, library, read_flow
 from retain.mailer import StoreRecommendations, load_templates, sending_brand, signer
-from retain.membership import StorePoints
+from retain.membership import StorePoints, uses_points
 from retain.messaging.courier import Courier
 from retain.service import loyalty
 from retain.service.flows import PlanReport, plan, work
@@ -169,7 +169,7 @@ class Engine:
         )  # fmt: skip
         body = self.templates.get(template).body
         picks = self._picks(now) if "recommended" in body else None
-        points = self.points if "points" in body else None
+        points = self.points if uses_points(body) else None
         done = send_campaign(
             campaign, [q.customer_id for q in items], session=self.app.unit_of_work, renderer=self.templates,
             courier=self.courier, signer=self.links, brand=self.brand, now=now,

@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from retain.bootstrap import App
 from retain.config import Settings
+from retain.domain.personalization import Brand
 from retain.ingest.reader import read_orders
 from retain.loyalty.program import default_program
+from retain.mailer import save_brand
 from retain.messaging.links import MessageLinks
 from retain.service import loyalty
 from retain.service.imports import import_orders
@@ -55,6 +57,12 @@ def test_the_points_page_shows_balance_rewards_and_history(store: App, client: T
     assert [(e["kind"], e["points"], e["reason"]) for e in body["history"]] == [
         ("adjust", 700, "welcome gift (admin)")
     ]
+    assert body["referral_url"] is None  # no brand, so no shop to link to yet
+    save_brand(
+        store, Brand("Fernwood", "Fernwood", "hi@fernwood.example", "1 Lane", "https://fernwood.example")
+    )
+    again = client.get(f"/api/v1/loyalty/{LINKS.token('loyalty', john, None)}").json()
+    assert again["referral_url"] == f"https://fernwood.example?ref={body['referral_code']}"
 
 
 def test_redeeming_spends_points_once_and_refuses_what_the_balance_cannot_cover(

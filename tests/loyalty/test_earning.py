@@ -155,3 +155,13 @@ def test_approvals_worth_telling_become_points_changed_events(shop: Shop) -> Non
         ).all()
     assert dict(told).get(ivy) == 1
     assert jo not in dict(told)
+
+
+def test_a_sync_as_of_a_past_day_leaves_later_orders_for_later(shop: Shop) -> None:
+    kay = shop.customer("kay@example.com")
+    shop.order(kay, NOW - 10 * DAY, goods=10_000, shipping=0, tax=0)
+    shop.order(kay, NOW + 5 * DAY, goods=20_000, shipping=0, tax=0)  # known, but not placed yet
+    shop.sync()
+    assert shop.balances(kay) == (0, 100)
+    shop.sync(NOW + 6 * DAY)
+    assert shop.balances(kay) == (200, 300)  # and Silver's entry reward, now spend is $300

@@ -82,7 +82,7 @@ def test_a_tick_keeps_points_current_and_flow_points_go_through_the_ledger(
     worker = engine(store, courier)
     report = worker.tick(datetime(2025, 1, 16, 12, tzinfo=UTC))
     assert report.loyalty is not None
-    assert report.loyalty.orders == 3  # every paid order in the sample up to now earned
+    assert report.loyalty.orders == 1  # Maria's of 15 January: the sample's later orders wait their day
     who = maria(store)
     with store.engine.connect() as connection:
         ledger = loyalty_ledger.c
@@ -113,3 +113,29 @@ def test_a_points_update_tells_the_member_their_balance(store: App, courier: Cou
     text = message.get_body(("plain",))
     assert text is not None
     assert "$0.75" in text.get_content()
+
+
+def test_a_referral_invitation_carries_the_members_own_link(store: App, courier: Courier) -> None:
+    invite = read_flow("""
+name: invite
+title: Invite a friend
+trigger: {kind: event, event: order_placed}
+steps:
+  - {id: invite, type: send, template: referral_invite}
+reentry: never
+holdout: 0
+""")
+    with store.unit_of_work() as uow:
+        uow.flows.save(invite.name, flow_to_dict(invite), store.now(), enabled=True)
+        uow.commit()
+    Engine(store, SETTINGS, courier, flows={invite.name: invite}).tick(datetime(2025, 1, 16, 12, tzinfo=UTC))
+    with store.unit_of_work() as uow:
+        account = uow.loyalty.account(maria(store))
+    assert account is not None
+    (sent,) = Path(courier._transport.folder).glob("*.eml")  # type: ignore[union-attr]
+    message = email.message_from_bytes(sent.read_bytes(), policy=default)
+    assert isinstance(message, EmailMessage)
+    text = message.get_body(("plain",))
+    assert text is not None
+    code = account["referral_code"]
+    assert f"https://fernwood.example?ref={code[:4]}-{code[4:]}" in text.get_content()

@@ -302,6 +302,11 @@ def quarter_of(day: date) -> tuple[str, datetime]:
     return f"{day.year}Q{quarter}", end
 
 
+def referral_link(shop_url: str, code: str) -> str:
+    """The link a member shares: the shop, carrying their code for the store to pass on."""
+    return f"{shop_url}{'&' if '?' in shop_url else '?'}ref={code}"
+
+
 def same_person(email: str, other: str) -> bool:
     """Whether two addresses reach one inbox: case, ``+tags`` and Gmail's dots do not count."""
     return canonical_email(email) == canonical_email(other)

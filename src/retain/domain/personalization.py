@@ -88,6 +88,7 @@ class PointsView:
     balance: int
     tier: str | None = None
     worth: str | None = None  # what the balance buys, formatted
+    referral_code: str | None = None  # for the member's referral link
 
 
 @dataclass(frozen=True)

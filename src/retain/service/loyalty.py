@@ -65,7 +65,7 @@ class LoyaltyStore(Protocol):
     def entry(self, key: str) -> dict[str, Any] | None: ...
 
     def earnable(
-        self, after_id: int, limit: int, starts: datetime | None, consent_only: bool,
+        self, after_id: int, limit: int, starts: datetime | None, until: datetime, consent_only: bool,
         skus: Sequence[str], categories: Sequence[str],
     ) -> list[dict[str, Any]]: ...  # fmt: skip
 
@@ -79,7 +79,7 @@ class LoyaltyStore(Protocol):
 
     def mark_approved(self, order_ids: Sequence[int]) -> None: ...
 
-    def spend_since(self, since: datetime) -> dict[int, int]: ...
+    def spend_since(self, since: datetime, until: datetime) -> dict[int, int]: ...
 
     def points_earned_since(self, since: datetime) -> dict[int, int]: ...
 
@@ -206,7 +206,7 @@ def _earn(program: Program, session: Session, now: datetime, progress: Progress,
     while True:
         with session() as uow:
             rows = uow.loyalty.earnable(
-                after, CHUNK, starts, program.members == "marketing_consent",
+                after, CHUNK, starts, now, program.members == "marketing_consent",
                 sorted(program.excluded_skus), sorted(program.excluded_categories),
             )  # fmt: skip
             if not rows:
@@ -353,7 +353,7 @@ def _tiers(program: Program, session: Session, now: datetime, report: SyncReport
     since = now - timedelta(days=365)
     with session() as uow:
         values = (
-            uow.loyalty.spend_since(since)
+            uow.loyalty.spend_since(since, now)
             if program.tier_basis == "spend"
             else uow.loyalty.points_earned_since(since)
         )

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
 from retain.domain.discounts import DiscountSpec
+from retain.domain.loyalty import referral_link
 from retain.domain.messages import DeliveryResult, Mailbox, OutgoingEmail, RenderedMessage
 from retain.domain.money import display_money
 from retain.domain.outreach import Calendar, Contact, why_not
@@ -238,13 +239,16 @@ def _prepare(
     for contact in eligible:
         key = keys[contact.customer_id]
         links = signer.links(brand, contact.customer_id, key)
+        view = points.get(contact.customer_id)
+        if view is not None and view.referral_code:
+            links = replace(links, referral=referral_link(brand.shop_url, view.referral_code))
         context = MessageContext(
             customer=customer_view(contact.first_name, contact.last_name, contact.email),
             store=brand,
             links=links,
             last_order=orders.get(contact.customer_id),
             recommended=picks.get(contact.customer_id, ()),
-            points=points.get(contact.customer_id),
+            points=view,
             code=codes.get(contact.customer_id),
             note=campaign.note,
         )

@@ -291,6 +291,7 @@ class SqlLoyalty:
         after_id: int,
         limit: int,
         starts: datetime | None,
+        until: datetime,
         consent_only: bool,
         skus: Sequence[str],
         categories: Sequence[str],
@@ -306,6 +307,7 @@ class SqlLoyalty:
             .select_from(o.outerjoin(loyalty_orders, loyalty_orders.c.order_id == o.c.id))
             .where(
                 o.c.id > after_id, loyalty_orders.c.order_id.is_(None), o.c.cancelled_at.is_(None),
+                o.c.placed_at <= until,
                 _paid(),
             )
             .order_by(o.c.id)
@@ -404,14 +406,14 @@ class SqlLoyalty:
 
     # --- tiers and dates -----------------------------------------------------------------
 
-    def spend_since(self, since: datetime) -> dict[int, int]:
+    def spend_since(self, since: datetime, until: datetime) -> dict[int, int]:
         """Each member's spend since ``since``: totals less refunds, cancelled orders left out."""
         query = (
             select(orders.c.customer_id, func.sum(orders.c.total - orders.c.refunded))
             .select_from(
                 orders.join(loyalty_accounts, loyalty_accounts.c.customer_id == orders.c.customer_id)
             )
-            .where(orders.c.placed_at >= since, orders.c.cancelled_at.is_(None))
+            .where(orders.c.placed_at >= since, orders.c.placed_at <= until, orders.c.cancelled_at.is_(None))
             .group_by(orders.c.customer_id)
         )
         return {row[0]: int(row[1]) for row in self.connection.execute(query)}

@@ -19,8 +19,9 @@ from retain import membership
 from retain.bootstrap import App
 from retain.config import Settings
 from retain.domain.discounts import grouped
-from retain.domain.loyalty import InsufficientPoints, LoyaltyError, Program, UnknownToLoyalty
-from retain.mailer import signer
+from retain.domain.loyalty import InsufficientPoints, LoyaltyError, Program, UnknownToLoyalty, referral_link
+from retain.domain.personalization import BrandError
+from retain.mailer import load_brand, signer
 from retain.messaging.links import BadToken, MessageLinks
 from retain.service import loyalty
 
@@ -71,11 +72,16 @@ def loyalty_routes(app: App, settings: Settings) -> APIRouter:
                 entries = uow.loyalty.history(customer, HISTORY)
             if account is None:
                 raise UnknownToLoyalty(f"customer {customer} is not a loyalty member")
+            try:
+                shop: str | None = load_brand(app).shop_url
+            except BrandError:  # no brand yet: no shop to link to
+                shop = None
             balance = account["balance"]
             return {
                 "balance": balance, "pending": account["pending"], "tier": account["tier"],
                 "worth": program.worth(balance), "currency": program.currency,
                 "referral_code": grouped(account["referral_code"]),
+                "referral_url": shop and referral_link(shop, grouped(account["referral_code"])),
                 "rewards": [
                     {"key": r.key, "title": r.title, "points": r.points, "affordable": r.points <= balance}
                     for r in program.rewards
