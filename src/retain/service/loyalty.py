@@ -52,6 +52,8 @@ class LoyaltyStore(Protocol):
 
     def accounts(self, customer_ids: Sequence[int]) -> list[dict[str, Any]]: ...
 
+    def column_of(self, customer_ids: Sequence[int], column: str) -> dict[int, Any]: ...
+
     def by_referral_code(self, code: str) -> dict[str, Any] | None: ...
 
     def members(self) -> list[dict[str, Any]]: ...
@@ -214,7 +216,7 @@ def _earn(program: Program, session: Session, now: datetime, progress: Progress,
             after = rows[-1]["id"]
             customers = sorted({row["customer_id"] for row in rows})
             report.enrolled += uow.loyalty.enroll(customers, now, _code_days(program))
-            tiers = {m["customer_id"]: m["tier"] for m in uow.loyalty.accounts(customers)}
+            tiers = uow.loyalty.column_of(customers, "tier")
             changes: list[Change] = []
             records: list[dict[str, Any]] = []
             last: dict[int, datetime] = {}
@@ -531,7 +533,7 @@ def _tell(program: Program, session: Session, now: datetime, report: SyncReport)
     for start in range(0, len(customers), CHUNK):
         part = customers[start : start + CHUNK]
         with session() as uow:
-            balances = {m["customer_id"]: m["balance"] for m in uow.loyalty.accounts(part)}
+            balances = uow.loyalty.column_of(part, "balance")
             rows = [
                 {
                     "customer_id": cid, "event": "points_changed", "at": now, "ref": f"{cid}:{stamp}",

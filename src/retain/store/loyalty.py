@@ -116,6 +116,18 @@ class SqlLoyalty:
             found.extend(dict(row._mapping) for row in self.connection.execute(query))
         return found
 
+    def column_of(self, customer_ids: Sequence[int], column: str) -> dict[int, Any]:
+        """One column of the accounts of ``customer_ids`` (tier, balance): a sync reads only
+        what it needs, as converting every time column of a million rows cost it a tenth."""
+        found: dict[int, Any] = {}
+        chosen = loyalty_accounts.c[column]
+        for part in chunks(sorted(set(customer_ids))):
+            query = select(loyalty_accounts.c.customer_id, chosen).where(
+                among(loyalty_accounts.c.customer_id, part, self._postgres)
+            )
+            found.update((row[0], row[1]) for row in self.connection.execute(query))
+        return found
+
     def customer(self, customer_id: int) -> dict[str, Any] | None:
         """A customer's contact details and how many orders they placed."""
         return self._customer(customers.c.id == customer_id)
