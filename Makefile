@@ -43,6 +43,7 @@ bench: $(STAMP) $(LIFETIMES)
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/flows.py
 	$(BIN)/python bench/loyalty.py
+	$(BIN)/python bench/feedback.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-lifetimes retain-demo.db* demo-store bench/results

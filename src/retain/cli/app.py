@@ -10,6 +10,7 @@ from retain.cli import (
     cohorts,
     database,
     demo,
+    feedback,
     flows,
     imports,
     loyalty,
@@ -44,6 +45,7 @@ app.add_typer(models.report_app, name="models")
 app.add_typer(codes.app, name="codes")
 app.add_typer(messages.app, name="messages")
 app.add_typer(flows.app, name="flows")
+app.add_typer(feedback.app, name="feedback")
 app.add_typer(loyalty.app, name="loyalty")
 app.command("worker")(flows.worker)
 app.command("recommend")(recommend.recommend)

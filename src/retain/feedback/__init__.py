@@ -1,0 +1,1 @@
+"""Reading feedback: the classifier that ships with Retain."""
