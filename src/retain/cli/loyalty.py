@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, fields
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from textwrap import indent
 from typing import Annotated, Any, TypeVar
@@ -22,7 +21,7 @@ from retain.cli.ui import DbOption, console, fail, on_store, progress_bars
 from retain.config import Settings
 from retain.domain.discounts import DiscountError, grouped
 from retain.domain.loyalty import Entry, InsufficientPoints, LoyaltyError, Program, Reward, Tier
-from retain.domain.money import exponent, format_money
+from retain.domain.money import format_money
 from retain.loyalty.program import ProgramError, load_program, program_to_dict
 from retain.mailer import signer
 from retain.service import loyalty
@@ -79,12 +78,6 @@ def _account(app_: App, who: str) -> dict[str, Any]:
     if account is None:
         raise LoyaltyError(f"customer {who!r} is not a loyalty member yet")
     return account
-
-
-def _worth(amount: Decimal, currency: str) -> str:
-    """An amount in the currency, to its minor unit: ``USD 12.50``."""
-    minor = int(amount.scaleb(exponent(currency)).to_integral_value())
-    return format_money(minor, currency)
 
 
 def _signed(points: int) -> str:
@@ -277,8 +270,8 @@ def report(as_json: JsonOption = False, db: DbOption = None) -> None:
         "points redeemed": f"{done.redeemed:,}", "points reversed": f"{done.reversed:,}",
         "points expired": f"{done.expired:,}", "shortfall (not taken back)": f"{done.shortfall:,}",
         "balance outstanding": f"{done.balance:,}", "pending outstanding": f"{done.pending:,}",
-        "liability": _worth(done.liability, money),
-        "pending liability": _worth(done.pending_liability, money),
+        "liability": format_money(rules.worth(done.balance), money),
+        "pending liability": format_money(rules.worth(done.pending), money),
         "repeat purchase, members": _percent(done.members_repeat_rate),
         "repeat purchase, others": _percent(done.others_repeat_rate),
     }  # fmt: skip
@@ -299,7 +292,8 @@ def balance(customer: CustomerArgument, as_json: JsonOption = False, db: DbOptio
         return membership.load_program(app_), _account(app_, customer)
 
     rules, account = _run(db, work)
-    worth = rules.value_of(account["balance"])
+    balance_points = account["balance"]
+    worth = rules.value_of(balance_points)
     expires = account["referral_code_expires_at"]
     figures = {
         "customer_id": account["customer_id"], "balance": account["balance"], "pending": account["pending"],
@@ -311,7 +305,7 @@ def balance(customer: CustomerArgument, as_json: JsonOption = False, db: DbOptio
         return
     shown = {
         "balance": f"{account['balance']:,} points", "pending": f"{account['pending']:,} points",
-        "tier": account["tier"] or "-", "worth": _worth(worth, rules.currency),
+        "tier": account["tier"] or "-", "worth": format_money(rules.worth(balance_points), rules.currency),
         "referral code": f"{grouped(account['referral_code'])} (valid to {expires:%Y-%m-%d})",
     }  # fmt: skip
     console.print(_figures(f"Points of {escape(customer)}", shown))

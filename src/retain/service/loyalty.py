@@ -366,10 +366,9 @@ def _tiers(program: Program, session: Session, now: datetime, report: SyncReport
             cid, current = member["customer_id"], member["tier"]
             qualified = program.qualified_tier(values.get(cid, 0))
             name = qualified.name if qualified else None
-            held, down = current, member["downgrade_at"]
+            held, since_, down = current, member["tier_since"], member["downgrade_at"]
             if program.rank(name) > program.rank(current):
-                held, down = name, None
-                moves.append({"customer_id": cid, "tier": name, "tier_since": now, "downgrade_at": None})
+                held, since_, down = name, now, None
                 report.upgraded += current is not None  # a first tier is a welcome, not an upgrade
                 if qualified is not None and qualified.entry_reward:
                     rewards.append(
@@ -379,40 +378,23 @@ def _tiers(program: Program, session: Session, now: datetime, report: SyncReport
                         )
                     )  # fmt: skip
             elif program.rank(name) < program.rank(current):
-                if down is None:
-                    down = now + timedelta(days=program.grace_days)
-                    moves.append(
-                        {"customer_id": cid, "tier": current, "tier_since": None, "downgrade_at": down}
-                    )
-                if down <= now:
-                    held, down = name, None
-                    moves.append({"customer_id": cid, "tier": name, "tier_since": now, "downgrade_at": None})
+                down = down or now + timedelta(days=program.grace_days)
+                if down <= now:  # the grace is over
+                    held, since_, down = name, now, None
                     report.downgraded += 1
-            elif down is not None:
-                moves.append({"customer_id": cid, "tier": current, "tier_since": None, "downgrade_at": None})
+            else:
+                down = None  # back up to the tier held: no downgrade pending
+            if (held, down) != (current, member["downgrade_at"]):
+                moves.append({"customer_id": cid, "tier": held, "tier_since": since_, "downgrade_at": down})
             if held in holders:
                 holders[held].add(cid)
-        uow.loyalty.set_tiers(_last_per_customer(moves, uow), now)
+        uow.loyalty.set_tiers(moves, now)
         entries = uow.loyalty.post(rewards, now)
         report.bonuses += sum(e.points for e in entries)
         report.noted(entries)
         _tier_segments(program, uow, holders, now)
         report.shipping_codes += _shipping_codes(program, uow, holders, now)
         uow.commit()
-
-
-def _last_per_customer(moves: list[dict[str, Any]], uow: LoyaltySession) -> list[dict[str, Any]]:
-    """One row per customer (the last decided), keeping tier_since when it did not change."""
-    final: dict[int, dict[str, Any]] = {}
-    for move in moves:
-        final[move["customer_id"]] = move
-    rows = []
-    for cid, move in final.items():
-        if move["tier_since"] is None:
-            account = uow.loyalty.account(cid)
-            move = move | {"tier_since": account["tier_since"] if account else None}
-        rows.append(move)
-    return rows
 
 
 def _tier_segments(

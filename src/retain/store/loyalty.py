@@ -169,10 +169,12 @@ class SqlLoyalty:
         return dict(row._mapping) if row else None
 
     def members(self) -> list[dict[str, Any]]:
-        """Every account: customer, balances, tier, grace and last purchase."""
+        """Every account: customer, balances, tier (since when, and any downgrade pending) and
+        last purchase."""
         query = select(
             loyalty_accounts.c.customer_id, loyalty_accounts.c.balance, loyalty_accounts.c.pending,
-            loyalty_accounts.c.tier, loyalty_accounts.c.downgrade_at, loyalty_accounts.c.last_purchase_at,
+            loyalty_accounts.c.tier, loyalty_accounts.c.tier_since, loyalty_accounts.c.downgrade_at,
+            loyalty_accounts.c.last_purchase_at,
         ).order_by(loyalty_accounts.c.customer_id)  # fmt: skip
         return [dict(row._mapping) for row in self.connection.execute(query)]
 
