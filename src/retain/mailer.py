@@ -45,6 +45,9 @@ class StoreTemplates:
     def topic(self, template: str) -> str:
         return self.get(template).topic
 
+    def surveys(self, template: str) -> tuple[str, ...]:
+        return self.get(template).surveys
+
     def render(self, template: str, context: MessageContext) -> RenderedMessage:
         done = render(self.get(template), context)
         return RenderedMessage(subject=done.subject, html=done.html, text=done.text, topic=done.topic)

@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args
 
 EventName = Literal[
     "order_placed", "order_paid", "refunded", "survey_answered", "ticket_resolved", "points_changed",
-    "points_expiring",
+    "points_expiring", "feedback_received",
 ]  # fmt: skip
 EVENTS: tuple[str, ...] = get_args(EventName)
 # Dates a flow can be timed from, per customer.

@@ -48,7 +48,7 @@ class Tracking:
 
     customer_id: int | None
     message_key: str | None
-    url: str | None = None
+    url: str | None = None  # a click's target; a survey's kind
 
 
 class LinkSigner:
@@ -95,6 +95,21 @@ class LinkSigner:
         path = {"open": "o", "click": "c"}.get(purpose, purpose)
         return f"{self.base_url}/{path}/{self.token(purpose, customer_id, message_key)}"
 
+    def survey_url(self, customer_id: int | None, key: str, kind: str) -> str:
+        """A survey's page for one invitation (the message ``key``); the kind is signed with
+        it, so an NPS link cannot be turned into a review."""
+        if kind == "review":
+            return f"{self.base_url}/r/{self.token('review', customer_id, key, kind)}"
+        return f"{self.base_url}/s/{self.token('survey', customer_id, key, kind)}"
+
+    def read_survey(self, purpose: Literal["survey", "review"], token: str) -> tuple[int, str, str]:
+        """(customer, invitation key, survey kind) of a survey or review link; BadToken for a
+        forged, expired or incomplete one."""
+        found = self.read(purpose, token)
+        if found.customer_id is None or not found.message_key or not found.url:
+            raise BadToken("this link is not valid")
+        return found.customer_id, found.message_key, found.url
+
     def click_url(self, customer_id: int | None, message_key: str, target: str) -> str:
         return f"{self.base_url}/c/{self.token('click', customer_id, message_key, target)}"
 
@@ -123,12 +138,17 @@ class LinkSigner:
 class MessageLinks(LinkSigner):
     """The links of one message, as the send use case asks for them."""
 
-    def links(self, brand: Brand, customer_id: int, key: str) -> Links:
+    def links(self, brand: Brand, customer_id: int, key: str, surveys: tuple[str, ...] = ()) -> Links:
+        """The links of one message; ``surveys`` names the survey links it shows (a survey
+        kind for ``links.survey``, ``review`` for ``links.review``)."""
+        survey = next((k for k in surveys if k != "review"), None)
         return Links(
             shop=brand.shop_url,
             unsubscribe=self.url("unsubscribe", customer_id, key),
             preferences=self.url("preferences", customer_id, key),
             complaint=self.url("complaint", customer_id, key),
+            survey=None if survey is None else self.survey_url(customer_id, key, survey),
+            review=self.survey_url(customer_id, key, "review") if "review" in surveys else None,
         )
 
     def track(

@@ -58,10 +58,14 @@ from retain.domain.personalization import (
     PointsView,
     ProductView,
 )
+from retain.domain.surveys import SURVEY_KINDS
 from retain.messaging.plaintext import mjml_to_text
 
 TOPICS = ("transactional", "offers", "newsletter", "reviews", "loyalty")
 _FRONT_MATTER_KEYS = ("subject", "preheader", "topic")
+# Optional: which survey ``links.survey`` opens (nps, csat or post_purchase, the default).
+_OPTIONAL_KEYS = ("survey",)
+SURVEY_LINKS = tuple(k for k in SURVEY_KINDS if k != "review")
 _LAYOUT_NAME = "layout.mjml"
 
 
@@ -434,6 +438,17 @@ class Template:
     topic: str
     body: str
     compiled: _Compiled = field(repr=False, compare=False)
+    survey: str | None = None  # the survey ``links.survey`` opens, when the front matter names one
+
+    @property
+    def surveys(self) -> tuple[str, ...]:
+        """The survey links the body shows: its survey (post_purchase unless named) and a review."""
+        wanted = []
+        if "links.survey" in self.body:
+            wanted.append(self.survey or "post_purchase")
+        if "links.review" in self.body:
+            wanted.append("review")
+        return tuple(wanted)
 
 
 @dataclass(frozen=True)
@@ -460,11 +475,11 @@ def _front_matter(name: str, source: str) -> tuple[dict[str, tuple[str, int]], s
         key, colon, value = (part.strip() for part in text.partition(":"))
         if not colon:
             raise TemplateError(name, f"expected 'key: value', found {text!r}", index + 1)
-        if key not in _FRONT_MATTER_KEYS:
+        if key not in _FRONT_MATTER_KEYS + _OPTIONAL_KEYS:
             raise TemplateError(name, f"unknown front-matter key {key!r}", index + 1, key)
         if key in found:
             raise TemplateError(name, f"{key!r} is given twice", index + 1, key)
-        if key == "topic":
+        if key in ("topic", "survey"):
             value = value.split("#", 1)[0].strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -525,6 +540,10 @@ def parse_template(name: str, source: str) -> Template:
         raise TemplateError(name, f"topic {topic!r} is not one of {', '.join(TOPICS)}", topic_line, "topic")
     if not body.strip():
         raise TemplateError(name, "the template has no body", offset + 1)
+    survey = found.get("survey", (None, 0))[0]
+    if survey is not None and survey not in SURVEY_LINKS:
+        kinds = ", ".join(SURVEY_LINKS)
+        raise TemplateError(name, f"survey {survey!r} is not one of {kinds}", found["survey"][1], "survey")
     (subject, subject_line), (preheader, preheader_line) = found["subject"], found["preheader"]
     _check(name, _TEXT_ENV, subject, subject_line - 1, _FILTERS)
     _check(name, _TEXT_ENV, preheader, preheader_line - 1, _FILTERS)
@@ -538,7 +557,7 @@ def parse_template(name: str, source: str) -> Template:
         preheader_line=preheader_line,
         body_offset=offset,
     )
-    template = Template(name, subject, preheader, topic, body, compiled)
+    template = Template(name, subject, preheader, topic, body, compiled, survey)
     render(template, sample_context())
     render(template, sample_context(sparse=True))
     return template

@@ -59,11 +59,15 @@ class OutreachStore(Protocol):
 class Renderer(Protocol):
     def topic(self, template: str) -> str: ...
 
+    def surveys(self, template: str) -> tuple[str, ...]:
+        """The survey kinds whose links the template shows (``review`` for a review link)."""
+        ...
+
     def render(self, template: str, context: MessageContext) -> RenderedMessage: ...
 
 
 class Signer(Protocol):
-    def links(self, brand: Brand, customer_id: int, key: str) -> Links: ...
+    def links(self, brand: Brand, customer_id: int, key: str, surveys: tuple[str, ...] = ()) -> Links: ...
 
     def track(self, html: str, customer_id: int, key: str) -> str: ...
 
@@ -153,6 +157,7 @@ def send_campaign(
 ) -> SendReport:
     report = SendReport()
     topic = renderer.topic(campaign.template)
+    surveys = renderer.surveys(campaign.template)
     sender = Mailbox(brand.sender_address, brand.sender_name)
     ids = list(dict.fromkeys(customer_ids))
     # While one chunk travels to the server, the courier's work, the next is filled in.
@@ -175,7 +180,17 @@ def send_campaign(
         for start in range(0, len(ids), CHUNK):
             part = ids[start : start + CHUNK]
             outgoing, rows = _prepare(
-                campaign, part, topic, session, renderer, signer, brand, sender, now, extras, report
+                campaign,
+                part,
+                (topic, surveys),
+                session,
+                renderer,
+                signer,
+                brand,
+                sender,
+                now,
+                extras,
+                report,
             )
             delivery = courier.submit([m for m, _ in outgoing])
             batch = _Batch(delivery, outgoing, rows, min(start + CHUNK, len(ids)))
@@ -191,7 +206,7 @@ def send_campaign(
 def _prepare(
     campaign: Campaign,
     part: Sequence[int],
-    topic: str,
+    kind: tuple[str, tuple[str, ...]],
     session: Callable[[], Session],
     renderer: Renderer,
     signer: Signer,
@@ -202,6 +217,7 @@ def _prepare(
     report: SendReport,
 ) -> tuple[list[tuple[OutgoingEmail, int]], list[dict[str, Any]]]:
     """The messages of one chunk, and the rows of the customers skipped in it."""
+    topic, surveys = kind
     rows: list[dict[str, Any]] = []
     with session() as uow:
         calendar = campaign.calendar
@@ -238,7 +254,7 @@ def _prepare(
     outgoing: list[tuple[OutgoingEmail, int]] = []
     for contact in eligible:
         key = keys[contact.customer_id]
-        links = signer.links(brand, contact.customer_id, key)
+        links = signer.links(brand, contact.customer_id, key, surveys)
         view = points.get(contact.customer_id)
         if view is not None and view.referral_code:
             links = replace(links, referral=referral_link(brand.shop_url, view.referral_code))

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -444,4 +445,150 @@ referrals = Table(
     Column("settled_at", UTCDateTime),
     Column("order_id", Integer, ForeignKey("orders.id")),
     CheckConstraint("status IN ('pending', 'credited', 'capped', 'void')", name="status_known"),
+)
+
+# --- Listening -------------------------------------------------------------------------------
+
+# Everything customers told the store: survey answers, reviews, complaints, replies, goodbye
+# reasons. ``ref`` makes each piece arrive once (a survey invitation's message key, a review
+# platform's id); the classifier's reading is kept beside the text.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref", String(255), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    Column("source", String(16), nullable=False),
+    Column("survey", String(16)),
+    Column("score", Integer),
+    Column("text", Text, nullable=False),
+    Column("category", String(24), nullable=False),
+    Column("sentiment", String(8), nullable=False),
+    Column("mentions_competitor", Boolean, nullable=False),
+    Column("intends_to_leave", Boolean, nullable=False),
+    Column("team", String(16), nullable=False),
+    Column("action_item_id", Integer, ForeignKey("action_items.id")),
+    Column("ticket_id", Integer, ForeignKey("tickets.id")),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(
+        "source IN ('survey', 'review', 'complaint', 'reply', 'goodbye', 'api')", name="source_known"
+    ),
+)
+Index("ix_feedback_customer", feedback.c.customer_id)
+Index("ix_feedback_created", feedback.c.created_at)
+Index("ix_feedback_action_item", feedback.c.action_item_id)
+
+# A photo or a document sent with a complaint.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("feedback_id", Integer, ForeignKey("feedback.id"), nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+# The action plan: what customers complain about, one open item per category at a time.
+action_items = Table(
+    "action_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("category", String(24), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", String(64)),
+    Column("note", Text),
+    CheckConstraint("status IN ('open', 'resolved')", name="status_known"),
+)
+Index("ix_action_items_category_status", action_items.c.category, action_items.c.status)
+
+# Who was told that the thing they raised was fixed, with the message that told them.
+action_notices = Table(
+    "action_notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("action_item_id", Integer, ForeignKey("action_items.id"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("message_key", String(255), nullable=False),
+    Column("notified_at", UTCDateTime, nullable=False),
+    UniqueConstraint("action_item_id", "customer_id", name="uq_action_notices_item_customer"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    Column("subject", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("team", String(16), nullable=False),
+    Column("category", String(24), nullable=False),
+    Column("assignee", String(64)),
+    Column("source", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("first_response_due", UTCDateTime, nullable=False),
+    Column("resolution_due", UTCDateTime, nullable=False),
+    Column("first_response_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("resolution", String(16)),
+    Column("resolution_note", Text),
+    Column("reminded_at", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
+    Column("csat", Integer),
+    CheckConstraint("status IN ('open', 'pending', 'resolved')", name="status_known"),
+    CheckConstraint("priority IN ('low', 'normal', 'high', 'urgent')", name="priority_known"),
+)
+Index("ix_tickets_status", tickets.c.status, tickets.c.created_at)
+Index("ix_tickets_customer", tickets.c.customer_id)
+Index("ix_tickets_assignee", tickets.c.assignee)
+
+# A ticket's history: internal notes, replies to the customer (with their message key) and
+# what happened to it (assigned, reminded, escalated, resolved).
+ticket_notes = Table(
+    "ticket_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("message_key", String(255)),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('note', 'reply', 'event')", name="kind_known"),
+)
+
+# What customers chose on the goodbye page, and the one gentle offer each is ever shown.
+goodbyes = Table(
+    "goodbyes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("action", String(16), nullable=False),
+    Column("reason", String(24)),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("action IN ('unsubscribe', 'close_account', 'fewer_emails')", name="action_known"),
+)
+goodbye_offers = Table(
+    "goodbye_offers",
+    metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
+    Column("shown_at", UTCDateTime, nullable=False),
+)
+
+# Thanks from one person to an agent, shown on the team page.
+kudos = Table(
+    "kudos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agent", String(64), nullable=False, index=True),
+    Column("giver", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("ticket_id", Integer, ForeignKey("tickets.id")),
+    Column("at", UTCDateTime, nullable=False),
 )

@@ -14,6 +14,7 @@ from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
 from retain.store.discounts import SqlDiscountCodes
+from retain.store.feedback import SqlFeedback
 from retain.store.flow_triggers import SqlTriggers
 from retain.store.flows import SqlFlows
 from retain.store.loyalty import SqlLoyalty
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.flows = SqlFlows(self.connection)
         self.triggers = SqlTriggers(self.connection)
         self.loyalty = SqlLoyalty(self.connection)
+        self.feedback = SqlFeedback(self.connection)
         return self
 
     def __exit__(

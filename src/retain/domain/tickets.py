@@ -1,0 +1,131 @@
+"""Tickets: a customer's problem from the moment it reaches the store until it is solved.
+
+Each ticket runs two clocks from its creation: the first response (24 hours by default) and
+the resolution (72 hours). When the first-response clock runs out, the assignee (or the
+team, while nobody is assigned) is reminded; when the resolution clock runs out, the ticket
+is escalated: its priority goes up one step and a lead is asked to step in. Each happens
+once per ticket.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+Status = Literal["open", "pending", "resolved"]
+STATUSES: tuple[str, ...] = get_args(Status)
+Priority = Literal["low", "normal", "high", "urgent"]
+PRIORITIES: tuple[str, ...] = get_args(Priority)
+Resolution = Literal["fixed", "refunded", "replaced", "explained", "duplicate", "no_reply", "other"]
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+SAVED_WITHIN = timedelta(days=90)  # a complaint's customer who orders again this soon was saved
+
+
+class TicketError(ValueError):
+    """A ticket change that cannot be made."""
+
+
+@dataclass(frozen=True)
+class Sla:
+    first_response: timedelta = timedelta(hours=24)
+    resolution: timedelta = timedelta(hours=72)
+
+    def due(self, created_at: datetime) -> tuple[datetime, datetime]:
+        return created_at + self.first_response, created_at + self.resolution
+
+
+def escalated(priority: str) -> str:
+    """One step more urgent; urgent stays urgent."""
+    index = PRIORITIES.index(priority)
+    return PRIORITIES[min(index + 1, len(PRIORITIES) - 1)]
+
+
+def priority_for(negative: bool, intends_to_leave: bool, mentions_competitor: bool) -> Priority:
+    """A customer about to leave comes first; an unhappy one before a question."""
+    if intends_to_leave or mentions_competitor:
+        return "high"
+    return "normal" if negative else "low"
+
+
+def check_status(value: str) -> Status:
+    if value not in STATUSES:
+        raise TicketError(f"status must be one of {', '.join(STATUSES)}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def check_priority(value: str) -> Priority:
+    if value not in PRIORITIES:
+        raise TicketError(f"priority must be one of {', '.join(PRIORITIES)}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def check_resolution(value: str) -> Resolution:
+    if value not in RESOLUTIONS:
+        raise TicketError(f"the reason must be one of {', '.join(RESOLUTIONS)}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Handled:
+    """One ticket as the team's figures see it."""
+
+    assignee: str | None
+    created_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    complaint: bool
+    csat: int | None  # the customer's 1-5 rating after resolution
+    ordered_after: datetime | None  # the customer's first order after resolution
+
+
+@dataclass(frozen=True)
+class AgentFigures:
+    agent: str
+    resolved: int
+    open: int
+    median_first_response_hours: float | None
+    median_resolution_hours: float | None
+    csat: float | None  # mean 1-5 rating after resolution
+    csat_responses: int
+    saved: int  # complaints resolved whose customer ordered again within 90 days
+
+
+def _hours(spans: Sequence[timedelta]) -> float | None:
+    return statistics.median(s.total_seconds() / 3600 for s in spans) if spans else None
+
+
+def agent_figures(tickets: Iterable[Handled]) -> list[AgentFigures]:
+    """Figures per agent, busiest first; tickets nobody was assigned are left out."""
+    mine: dict[str, list[Handled]] = {}
+    for ticket in tickets:
+        if ticket.assignee:
+            mine.setdefault(ticket.assignee, []).append(ticket)
+    found = []
+    for agent, own in mine.items():
+        resolved = [t for t in own if t.resolved_at is not None]
+        ratings = [t.csat for t in resolved if t.csat is not None]
+        found.append(
+            AgentFigures(
+                agent=agent,
+                resolved=len(resolved),
+                open=len(own) - len(resolved),
+                median_first_response_hours=_hours(
+                    [t.first_response_at - t.created_at for t in own if t.first_response_at is not None]
+                ),
+                median_resolution_hours=_hours([t.resolved_at - t.created_at for t in resolved]),  # type: ignore[operator]
+                csat=statistics.fmean(ratings) if ratings else None,
+                csat_responses=len(ratings),
+                saved=sum(1 for t in resolved if t.complaint and saved(t)),
+            )
+        )
+    return sorted(found, key=lambda f: (-f.resolved, f.agent))
+
+
+def saved(ticket: Handled) -> bool:
+    """Whether the customer ordered again within 90 days of the resolution."""
+    if ticket.resolved_at is None or ticket.ordered_after is None:
+        return False
+    return ticket.resolved_at < ticket.ordered_after <= ticket.resolved_at + SAVED_WITHIN
