@@ -4,6 +4,7 @@ customer raised was fixed)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,10 +41,10 @@ def receive(app: App, incoming: Incoming, now: datetime | None = None) -> Receiv
         program = membership.load_program(app)
         bonus = BONUS_FOR[answer.kind]
         if program.bonuses.get(bonus, 0) > 0:
-            try:
-                loyalty.award(program, app.unit_of_work, incoming.customer_id, bonus, f"feedback:{received.feedback_id}", now)
-            except LoyaltyError:  # not a member (the program may be for consenting customers only)
-                pass
+            # Not a member (a program for consenting customers only): no bonus, no error.
+            with contextlib.suppress(LoyaltyError):
+                ref = f"feedback:{received.feedback_id}"
+                loyalty.award(program, app.unit_of_work, incoming.customer_id, bonus, ref, now)
     return received
 
 
@@ -68,7 +69,11 @@ def reply(
         raise TicketError(f"ticket {ticket_id} has no customer to reply to")
     key = f"ticket:{ticket_id}:reply:{uuid.uuid4().hex[:12]}"
     campaign = Campaign(
-        name=f"ticket:{ticket_id}", template="ticket_reply", note=body.strip(), keys={customer: key}, track=False
+        name=f"ticket:{ticket_id}",
+        template="ticket_reply",
+        note=body.strip(),
+        keys={customer: key},
+        track=False,
     )
     report = send(app, campaign, [customer], outbox, settings=settings)
     if report.sent != 1:

@@ -11,6 +11,7 @@ to the score.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,6 +64,18 @@ class FeedbackStore(Protocol):
     def add_event(
         self, customer_id: int, event: str, ref: str, data: dict[str, Any], at: datetime
     ) -> bool: ...
+
+    def scores(
+        self, survey: str, since: datetime | None = None
+    ) -> list[tuple[datetime, int, int | None]]: ...
+
+    def scores_by_segment(self, survey: str, prefix: str) -> dict[str, list[int]]: ...
+
+    def counts(self) -> list[dict[str, Any]]: ...
+
+    def goodbye_counts(self) -> list[dict[str, Any]]: ...
+
+    def acknowledgement_delays(self) -> list[float]: ...
 
     def open_item(self, category: str, now: datetime) -> int: ...
 
@@ -527,3 +540,51 @@ def nps_by_month(scores: Iterable[tuple[datetime, int, int | None]]) -> dict[str
     for at, score, _ in scores:
         months.setdefault(f"{at:%Y-%m}", []).append(score)
     return {month: net_promoter(values) for month, values in sorted(months.items())}
+
+
+@dataclass(frozen=True)
+class Report:
+    """What customers said, in figures: the feedback report."""
+
+    nps: NetPromoter
+    nps_by_month: dict[str, NetPromoter]
+    nps_by_segment: dict[str, NetPromoter]
+    ratings: dict[str, tuple[float, int]]  # survey kind: (mean 1-5 score, answers)
+    categories: dict[str, dict[str, int]]  # category: {sentiment: count, competitor, leaving}
+    goodbyes: dict[str, dict[str, int]]  # action: {reason (or "none"): count}
+    acknowledged: int
+    median_acknowledgement_minutes: float | None
+
+
+def report(session: Session, segments: str = "rfm:") -> Report:
+    with session() as uow:
+        store = uow.feedback
+        nps_scores = store.scores("nps")
+        by_segment = store.scores_by_segment("nps", segments)
+        ratings = {}
+        for kind in ("csat", "post_purchase", "review"):
+            values = [score for _, score, _ in store.scores(kind)]
+            if values:
+                ratings[kind] = (sum(values) / len(values), len(values))
+        categories: dict[str, dict[str, int]] = {}
+        for row in store.counts():
+            found = categories.setdefault(row["category"], {"competitor": 0, "leaving": 0})
+            found[row["sentiment"]] = found.get(row["sentiment"], 0) + int(row["count"])
+            found["competitor"] += int(row["competitor"] or 0)
+            found["leaving"] += int(row["leaving"] or 0)
+        goodbyes: dict[str, dict[str, int]] = {}
+        for row in store.goodbye_counts():
+            goodbyes.setdefault(row["action"], {})[row["reason"] or "none"] = int(row["count"])
+        delays = sorted(store.acknowledgement_delays())
+    return Report(
+        nps=net_promoter(score for _, score, _ in nps_scores),
+        nps_by_month=nps_by_month(nps_scores),
+        nps_by_segment={
+            name.removeprefix(segments): net_promoter(v) for name, v in sorted(by_segment.items())
+        },
+        ratings=ratings,
+        categories=categories,
+        goodbyes=goodbyes,
+        acknowledged=len(delays),
+        median_acknowledgement_minutes=statistics.median(delays) / 60 if delays else None,
+    )

@@ -167,6 +167,22 @@ class SqlFeedback:
         ).group_by(feedback.c.category, feedback.c.sentiment)
         return _rows(self.connection.execute(query))
 
+    def acknowledgement_delays(self) -> list[float]:
+        """Seconds from each piece of feedback to the first acknowledgement sent after it."""
+        first_ack = (
+            select(func.min(messages.c.created_at))
+            .where(
+                messages.c.customer_id == feedback.c.customer_id,
+                messages.c.template == "feedback_received",
+                messages.c.status == "sent",
+                messages.c.created_at >= feedback.c.created_at,
+            )
+            .correlate(feedback)
+            .scalar_subquery()
+        )
+        query = select(feedback.c.created_at, first_ack).where(feedback.c.customer_id.is_not(None))
+        return [(ack - at).total_seconds() for at, ack in self.connection.execute(query) if ack is not None]
+
     # --- the action plan -----------------------------------------------------------------
 
     def open_item(self, category: str, now: datetime) -> int:
