@@ -1,9 +1,9 @@
 """The flow engine of one store: its flows, the worker loop, delivery, and the simulator.
 
-One ``tick`` does a whole round: ``plan`` (who enters), ``work`` until no run is due, then
-delivery of the queued messages, with consent, suppression and the communication
-calendar checked at that moment, and quiet hours in the customer's time zone deferring a
-message to the morning. ``run_worker`` repeats ticks until told to stop; ``simulate``
+One ``tick`` does a whole round: the ticket clocks (reminders and escalations), ``plan``
+(who enters), ``work`` until no run is due, then delivery of the queued messages, with
+consent, suppression and the communication calendar checked at that moment, and quiet
+hours in the customer's time zone deferring a message to the morning. ``run_worker`` repeats ticks until told to stop; ``simulate``
 moves a clock through days of a store's history, one tick a day, so a year of flows can be
 watched in minutes.
 """
@@ -28,7 +28,8 @@ from retain.flows.reader import flow_to_dict, library, read_flow
 from retain.mailer import StoreRecommendations, load_templates, sending_brand, signer
 from retain.membership import StorePoints, uses_points
 from retain.messaging.courier import Courier
-from retain.service import loyalty
+from retain.service import feedback, loyalty
+from retain.service.feedback import SlaReport
 from retain.service.flows import PlanReport, plan, work
 from retain.service.loyalty import SyncReport
 from retain.service.outreach import Campaign, Extras, SendReport, send_campaign
@@ -74,6 +75,7 @@ class TickReport:
     delivery: SendReport = field(default_factory=SendReport)
     deferred: int = 0
     loyalty: SyncReport | None = None
+    tickets: SlaReport = field(default_factory=SlaReport)
 
 
 @dataclass
@@ -108,6 +110,7 @@ class Engine:
         if self._loyalty_day != today:  # points move by the day: once a day is enough
             report.loyalty = loyalty.sync(self.points.program, self.app.unit_of_work, now)
             self._loyalty_day = today
+        report.tickets = feedback.check_sla(self.app.unit_of_work, now)  # reminders, escalations
         report.planned = plan(
             self.flows, self.app.unit_of_work, now, zone=self.zone, currency=self.currency, owner=self.owner
         )

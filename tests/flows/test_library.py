@@ -27,6 +27,9 @@ from retain.messaging.templating import default_templates
 
 NAMES = {
     "new-customer-thank-you",
+    "feedback-acknowledgement",
+    "ticket-csat",
+    "nps-survey",
     "points-update",
     "points-expiring",
     "post-purchase",
@@ -83,8 +86,14 @@ def test_each_flow_round_trips_through_json(name: str, flows: dict[str, Flow]) -
     assert flow_to_dict(read_flow(stored)) == json.loads(stored)
 
 
-def test_every_flow_holds_back_a_tenth(flows: dict[str, Flow]) -> None:
-    assert {name: flow.holdout for name, flow in flows.items()} == dict.fromkeys(NAMES, 0.1)
+# Service flows answer the customer: holding anyone back would leave feedback unacknowledged
+# or a survey unasked, and there is no revenue effect to measure.
+SERVICE = {"feedback-acknowledgement", "ticket-csat", "nps-survey"}
+
+
+def test_every_marketing_flow_holds_back_a_tenth_and_no_service_flow_does(flows: dict[str, Flow]) -> None:
+    expected = {name: 0.0 if name in SERVICE else 0.1 for name in NAMES}
+    assert {name: flow.holdout for name, flow in flows.items()} == expected
 
 
 def test_every_flow_has_settings(flows: dict[str, Flow]) -> None:
