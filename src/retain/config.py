@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Shared secret of the bounce and complaint webhook (POST /webhooks/mail); unset: refused.
     mail_webhook_secret: SecretStr | None = None
+    # Shared secret of the feedback webhook (POST /api/v1/feedback: reviews and answers from
+    # other platforms); unset: refused.
+    feedback_webhook_secret: SecretStr | None = None
     # Days after an open or a click in which an order counts as the message's doing.
     attribution_days: int = Field(default=5, ge=1, le=90)
     # The communication calendar: at most this many marketing messages per customer in
