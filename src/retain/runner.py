@@ -41,15 +41,20 @@ TICKS_PER_DAY = 4  # in a simulation
 LEASE = timedelta(minutes=5)
 
 
+# Flows that answer customers rather than market to them: on from the start, so feedback
+# is acknowledged and a resolved ticket asks how it went without anyone switching them on.
+SERVICE_FLOWS = frozenset({"feedback-acknowledgement", "ticket-csat"})
+
+
 def install_library(app: App) -> list[str]:
-    """Add the flows Retain ships to the store, disabled, where the store has none of that
-    name; returns the names added."""
+    """Add the flows Retain ships to the store where the store has none of that name, the
+    service flows enabled and the rest disabled; returns the names added."""
     added = []
     with app.unit_of_work() as uow:
         known = uow.flows.definitions()
         for name, flow in library().items():
             if name not in known:
-                uow.flows.save(name, flow_to_dict(flow), app.now(), enabled=False)
+                uow.flows.save(name, flow_to_dict(flow), app.now(), enabled=name in SERVICE_FLOWS)
                 added.append(name)
         uow.commit()
     return added

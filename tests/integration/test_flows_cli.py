@@ -13,6 +13,7 @@ from tests.integration.conftest import run
 LIBRARY = {
     "anniversary", "birthday", "new-customer-thank-you", "newsletter", "points-expiring", "points-update",
     "post-purchase", "replenishment", "second-purchase-nudge", "warning-signs", "we-miss-you", "win-back",
+    "feedback-acknowledgement", "ticket-csat", "nps-survey",
 }  # fmt: skip
 BRAND = [
     "messages", "brand", "--store-name", "Fernwood", "--sender", "hello@fernwood.example",
@@ -25,12 +26,12 @@ def store(shop: str) -> str:
     return shop
 
 
-def test_the_library_is_listed_disabled(cli: CliRunner, store: str) -> None:
+def test_the_library_is_listed_with_only_the_service_flows_enabled(cli: CliRunner, store: str) -> None:
     code, output = run(cli, store, "flows", "list", "--json")
     assert code == 0
     rows = json.loads(output)
     assert {r["name"] for r in rows} == LIBRARY
-    assert not any(r["enabled"] for r in rows)
+    assert {r["name"] for r in rows if r["enabled"]} == {"feedback-acknowledgement", "ticket-csat"}
 
 
 def test_enabling_an_unknown_flow_is_refused(cli: CliRunner, store: str) -> None:
