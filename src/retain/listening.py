@@ -18,6 +18,7 @@ from retain.domain.feedback import FeedbackError, Triage
 from retain.domain.loyalty import LoyaltyError
 from retain.domain.tickets import TicketError
 from retain.feedback.classifier import shipped
+from retain.feedback.inbound import read_reply
 from retain.mailer import send
 from retain.service import feedback, loyalty
 from retain.service.feedback import Incoming, Received
@@ -122,3 +123,16 @@ def customer_id(app: App, reference: str) -> int:
     if found is None:
         raise FeedbackError(f"no customer {reference!r} (give an id, the store's id or an e-mail address)")
     return found
+
+
+def receive_reply(app: App, raw: bytes, now: datetime | None = None) -> Received:
+    """An e-mail a customer sent the store (a reply to a message, say), as feedback and a
+    ticket; its Message-ID keeps it from being taken twice."""
+    reply = read_reply(raw)
+    with app.unit_of_work() as uow:
+        customer = uow.feedback.customer_by(reply.sender)
+    incoming = Incoming(
+        ref=f"reply:{reply.message_id}"[:255], source="reply", text=reply.text, customer_id=customer,
+        subject=reply.subject or None, data={"from": reply.sender},
+    )  # fmt: skip
+    return receive(app, incoming, now)

@@ -145,3 +145,24 @@ def test_resolving_an_action_item_tells_everyone_who_raised_it_over_smtp(
     again = listening.notify(app, item.id, [], "again", tmp_path, smtp)
     assert again.told == []
     assert len(server.handler.received) == 3
+
+
+def test_an_email_reply_becomes_a_ticket_once(app: App, shop: Shop) -> None:
+    ann = shop.customer("ann@example.com")
+    raw = (
+        b"From: Ann <ANN@example.com>\r\nSubject: Re: Your order\r\nMessage-ID: <r1@mail.example>\r\n\r\n"
+        b"My card was charged twice for order 1042, please refund one.\r\n\r\n"
+        b"On Mon, 3 Nov 2026, Fernwood wrote:\r\n> Thanks for your order\r\n"
+    )
+    first = listening.receive_reply(app, raw, NOW)
+    again = listening.receive_reply(app, raw, NOW)
+    assert again.duplicate
+    assert first.triage.category == "price_billing"
+    assert first.ticket_id is not None
+    with app.unit_of_work() as uow:
+        ticket = uow.feedback.ticket(first.ticket_id)
+        kept = uow.feedback.get(first.feedback_id)
+    assert ticket is not None
+    assert kept is not None
+    assert (ticket["customer_id"], ticket["subject"], ticket["team"]) == (ann, "Re: Your order", "billing")
+    assert kept["text"] == "My card was charged twice for order 1042, please refund one."
