@@ -9,23 +9,28 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.table import Table
+from sqlalchemy import select
 
+from retain import listening
 from retain.bootstrap import App, bootstrap
 from retain.cli.summary import print_summary
 from retain.cli.ui import DbOption, console, fail, progress_bars
 from retain.config import Settings, database_url
 from retain.domain.money import display_money
 from retain.domain.personalization import Brand, BrandError
+from retain.domain.surveys import answer
 from retain.flows.reader import library
 from retain.ingest.directory import read_customers, read_products
 from retain.ingest.reader import read_orders
 from retain.mailer import load_brand, save_brand
 from retain.membership import load_program
 from retain.runner import install_library, simulate
-from retain.service import loyalty
+from retain.service import feedback, loyalty
+from retain.service.feedback import Incoming
 from retain.service.imports import import_customers, import_orders, import_products
 from retain.service.scores import store_scores
 from retain.store.queries import store_summary
+from retain.store.tables import orders
 from retain.web.app import create_app
 
 DEMO_DB = "sqlite:///retain-demo.db"
@@ -77,6 +82,7 @@ def demo(
     print_summary(store_summary(app.engine))
     _run_flows(app, end, out / "outbox")
     _loyalty_summary(app)
+    _listen(app, seed)
     if serve:
         _serve(app.url, host, port)
 
@@ -151,5 +157,54 @@ def _loyalty_summary(app: App) -> None:
     console.print(
         f"Loyalty: {found.members:,} members ({tiers}); {found.balance:,} points outstanding, "
         f"worth {worth} (retain loyalty report).",
+        highlight=False,
+    )
+
+
+def _listen(app: App, seed: int) -> None:
+    """Survey answers and reviews from a few customers over the flows' days, and the
+    tickets the unhappy ones opened, handled by three agents, so the feedback report, the
+    action plan and the inbox have something to show."""
+    from retain.demo.voices import handling, voices
+    from retain.feedback.classifier import read_examples
+
+    now = app.now()
+    with app.engine.connect() as connection:
+        buyers = list(
+            connection.scalars(select(orders.c.customer_id).distinct().order_by(orders.c.customer_id))
+        )
+    examples = [(e.text, e.sentiment) for e in read_examples("train")]
+    said = voices(buyers, examples, now, days=DEMO_FLOW_DAYS, seed=seed)
+    with progress_bars() as (sink, _):
+        for done, voice in enumerate(said, start=1):
+            source = "review" if voice.kind == "review" else "survey"
+            heard = Incoming(
+                f"demo:{voice.kind}:{voice.customer_id}:{voice.at:%Y%m%d%H%M}", source, voice.text,
+                voice.customer_id, answer(voice.kind, voice.score, voice.text),
+            )  # fmt: skip
+            listening.receive(app, heard, voice.at)
+            sink("feedback", done, len(said))
+    with app.unit_of_work() as uow:
+        waiting = [t for t in uow.feedback.tickets(status=["open"], limit=100_000) if t["assignee"] is None]
+    for ticket_id, agent, first, solved in handling([t["id"] for t in waiting], seed):
+        opened = next(t["created_at"] for t in waiting if t["id"] == ticket_id)
+        feedback.assign(app.unit_of_work, ticket_id, agent, "demo", opened)
+        if opened + timedelta(hours=first) < now:
+            replied = opened + timedelta(hours=first)
+            body = "Thank you for telling us. We're looking into it and will put it right."
+            feedback.record_reply(
+                app.unit_of_work, ticket_id, agent, body, f"demo:reply:{ticket_id}", replied
+            )
+        if solved is not None and opened + timedelta(hours=solved) < now:
+            feedback.resolve(
+                app.unit_of_work, ticket_id, "fixed", "", agent, opened + timedelta(hours=solved)
+            )
+    found = feedback.report(app.unit_of_work)
+    nps = "n/a" if found.nps.score is None else f"{found.nps.score:+.0f}"
+    with app.unit_of_work() as uow:
+        live = len(uow.feedback.tickets(status=["open", "pending"], limit=100_000))
+    console.print(
+        f"Feedback: {len(said):,} answers and reviews, NPS {nps}; {live:,} tickets waiting "
+        "(retain feedback report, retain tickets list).",
         highlight=False,
     )
