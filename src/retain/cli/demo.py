@@ -81,8 +81,8 @@ def demo(
     )
     print_summary(store_summary(app.engine))
     _run_flows(app, end, out / "outbox")
+    _listen(app, seed)  # before the loyalty summary: answers earn bonus points
     _loyalty_summary(app)
-    _listen(app, seed)
     if serve:
         _serve(app.url, host, port)
 
@@ -204,7 +204,7 @@ def _listen(app: App, seed: int) -> None:
     with app.unit_of_work() as uow:
         live = len(uow.feedback.tickets(status=["open", "pending"], limit=100_000))
     console.print(
-        f"Feedback: {len(said):,} answers and reviews, NPS {nps}; {live:,} tickets waiting "
+        f"Feedback: {len(said):,} answers and reviews, NPS {nps}; tickets waiting: {live:,} "
         "(retain feedback report, retain tickets list).",
         highlight=False,
     )
