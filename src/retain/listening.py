@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from retain.bootstrap import App
 from retain.config import Settings
 from retain.domain.feedback import FeedbackError, Triage
 from retain.domain.loyalty import LoyaltyError
-from retain.domain.tickets import TicketError
+from retain.domain.tickets import Goals, TicketError
 from retain.feedback.classifier import shipped
 from retain.feedback.inbound import read_reply
 from retain.mailer import send
@@ -136,3 +136,21 @@ def receive_reply(app: App, raw: bytes, now: datetime | None = None) -> Received
         subject=reply.subject or None, data={"from": reply.sender},
     )  # fmt: skip
     return receive(app, incoming, now)
+
+
+GOALS_KEY = "team_goals"
+
+
+def load_goals(app: App) -> Goals:
+    with app.unit_of_work() as uow:
+        stored = uow.settings.get(GOALS_KEY)
+    if not isinstance(stored, dict):
+        return Goals()
+    known = {k: v for k, v in stored.items() if k in Goals.__dataclass_fields__}
+    return Goals(**known)
+
+
+def save_goals(app: App, goals: Goals) -> None:
+    with app.unit_of_work() as uow:
+        uow.settings.put(GOALS_KEY, asdict(goals), app.now())
+        uow.commit()

@@ -3,9 +3,9 @@
 One ``tick`` does a whole round: the ticket clocks (reminders and escalations), ``plan``
 (who enters), ``work`` until no run is due, then delivery of the queued messages, with
 consent, suppression and the communication calendar checked at that moment, and quiet
-hours in the customer's time zone deferring a message to the morning. ``run_worker`` repeats ticks until told to stop; ``simulate``
-moves a clock through days of a store's history, one tick a day, so a year of flows can be
-watched in minutes.
+hours in the customer's time zone deferring a message to the morning. ``run_worker``
+repeats ticks until told to stop; ``simulate`` moves a clock through days of a store's
+history, one tick a day, so a year of flows can be watched in minutes.
 """
 
 from __future__ import annotations

@@ -129,3 +129,29 @@ def saved(ticket: Handled) -> bool:
     if ticket.resolved_at is None or ticket.ordered_after is None:
         return False
     return ticket.resolved_at < ticket.ordered_after <= ticket.resolved_at + SAVED_WITHIN
+
+
+@dataclass(frozen=True)
+class Goals:
+    """What the store expects of each agent; None: no goal for that figure."""
+
+    first_response_hours: float | None = 24.0
+    resolution_hours: float | None = 72.0
+    csat: float | None = 4.5
+    saved: int | None = None
+
+    def met(self, figures: AgentFigures) -> dict[str, bool | None]:
+        """Each goal met, missed, or None when there is no goal or no figure yet."""
+
+        def at_most(value: float | None, goal: float | None) -> bool | None:
+            return None if value is None or goal is None else value <= goal
+
+        def at_least(value: float | None, goal: float | None) -> bool | None:
+            return None if value is None or goal is None else value >= goal
+
+        return {
+            "first_response_hours": at_most(figures.median_first_response_hours, self.first_response_hours),
+            "resolution_hours": at_most(figures.median_resolution_hours, self.resolution_hours),
+            "csat": at_least(figures.csat, self.csat),
+            "saved": at_least(figures.saved, self.saved),
+        }
