@@ -16,6 +16,7 @@ EXPECTED = {
     "thank_you", "tips", "review_request", "survey_invitation", "second_purchase", "we_miss_you",
     "winback_1", "winback_2", "winback_3", "apology", "anniversary", "birthday", "points_update",
     "points_expiring", "tier_upgrade", "referral_invite", "newsletter", "resolved_feedback", "replenishment",
+    "feedback_received", "ticket_reply", "csat_survey", "nps_survey",
 }  # fmt: skip
 CONTEXTS = {"full": sample_context(), "sparse": sample_context(sparse=True)}
 

@@ -18,8 +18,10 @@ from retain.config import Settings
 from retain.domain.lift import lift
 from retain.domain.summary import StoreSummary
 from retain.store.queries import store_summary
+from retain.web.feedback import feedback_routes
 from retain.web.loyalty import loyalty_routes
 from retain.web.mail import mail_routes
+from retain.web.team import team_routes
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -39,6 +41,8 @@ def create_app(store: App, settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(mail_routes(store, templates, settings or Settings()))
     app.include_router(loyalty_routes(store, settings or Settings()))
+    app.include_router(feedback_routes(store, templates, settings or Settings()))
+    app.include_router(team_routes(store, templates))
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, figures: SummaryDep) -> HTMLResponse:

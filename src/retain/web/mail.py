@@ -1,8 +1,10 @@
 """The pages and endpoints recipients reach from a message.
 
-- ``/unsubscribe/{token}``: GET shows a confirmation page; POST unsubscribes, whether it is
+- ``/unsubscribe/{token}``: GET shows the goodbye page; POST unsubscribes, whether it is
   the page's button or a mail client's RFC 8058 one-click request. Link scanners only GET,
-  so they cannot unsubscribe anyone.
+  so they cannot unsubscribe anyone. The page is one form: unsubscribe or close the account
+  in one click, a reason if the customer wants to give one, and, the first time only, the
+  offer of one e-mail a month instead. Never a second screen, never a required reason.
 - ``/preferences/{token}``: topics and frequency, GET shows and POST saves.
 - ``/c/{token}``: a tracked click, redirected to the link the store wrote (and only there:
   the target is inside the signature).
@@ -17,19 +19,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from retain.bootstrap import App
 from retain.config import Settings
+from retain.domain.feedback import GOODBYE_REASONS, FeedbackError
 from retain.domain.outreach import FREQUENCIES, MARKETING_TOPICS, TOPIC_LABELS
 from retain.mailer import signer
 from retain.messaging.links import BadToken, MessageLinks, Purpose, Tracking
 from retain.messaging.webhook import verify_signature
+from retain.service import feedback
 from retain.store.uow import SqlUnitOfWork
 
 # A transparent 1x1 GIF.
@@ -37,6 +41,7 @@ PIXEL = bytes.fromhex(
     "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
 )
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+GOODBYES = ("unsubscribe", "close_account", "fewer_emails")
 
 
 def mail_routes(app: App, templates: Jinja2Templates, settings: Settings) -> APIRouter:
@@ -72,22 +77,38 @@ def mail_routes(app: App, templates: Jinja2Templates, settings: Settings) -> API
         found = read("unsubscribe", token)
         if found is None or found.customer_id is None:
             return invalid(request)
-        return page(request, "unsubscribe.html", token=token, done=False)
+        offer = feedback.offer_once(app.unit_of_work, found.customer_id, app.now())
+        return page(request, "unsubscribe.html", token=token, done=None, offer=offer, reasons=GOODBYE_REASONS)
 
     @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
-    def unsubscribe(request: Request, token: str) -> HTMLResponse:
+    def unsubscribe(
+        request: Request,
+        token: str,
+        action: Annotated[str | None, Form()] = None,
+        reason: Annotated[str | None, Form()] = None,
+    ) -> HTMLResponse:
+        """The page's buttons name their ``action``; a mail client's one-click request names
+        none and unsubscribes, as the List-Unsubscribe header promised."""
         found = read("unsubscribe", token)
         if found is None or found.customer_id is None:
             return invalid(request)
-        customer = found.customer_id
+        customer, key = found.customer_id, found.message_key
+        if action is not None and action in GOODBYES:
+            try:
+                feedback.goodbye(app.unit_of_work, customer, action, reason or None, app.now())
+            except FeedbackError:  # no such customer
+                return invalid(request)
+            if key and action != "fewer_emails":
+                store(lambda uow: uow.outreach.add_event(key, "unsubscribe", app.now()))
+            return page(request, "unsubscribe.html", token=token, done=action)
 
         def work(uow: SqlUnitOfWork) -> None:
             uow.outreach.unsubscribe(customer, app.now(), "unsubscribe link")
-            if found.message_key:
-                uow.outreach.add_event(found.message_key, "unsubscribe", app.now())
+            if key:
+                uow.outreach.add_event(key, "unsubscribe", app.now())
 
         store(work)
-        return page(request, "unsubscribe.html", token=token, done=True)
+        return page(request, "unsubscribe.html", token=token, done="unsubscribe")
 
     @router.get("/preferences/{token}", response_class=HTMLResponse)
     def preferences_page(request: Request, token: str) -> HTMLResponse:
