@@ -166,3 +166,15 @@ def test_an_email_reply_becomes_a_ticket_once(app: App, shop: Shop) -> None:
     assert kept is not None
     assert (ticket["customer_id"], ticket["subject"], ticket["team"]) == (ann, "Re: Your order", "billing")
     assert kept["text"] == "My card was charged twice for order 1042, please refund one."
+
+
+def test_a_review_and_a_survey_answer_earn_their_bonus_once(app: App, shop: Shop) -> None:
+    ann = shop.customer("ann@example.com")
+    review = Incoming("survey:flow:review:1", "review", "Lovely mug", ann, answer("review", 5))
+    survey = Incoming("survey:flow:nps:1", "survey", "", ann, answer("nps", 9))
+    for incoming in (review, review, survey):
+        listening.receive(app, incoming, NOW)
+    with app.unit_of_work() as uow:
+        account = uow.loyalty.account(ann)
+    assert account is not None
+    assert account["balance"] == 50 + 25  # the default program's review and survey bonuses
