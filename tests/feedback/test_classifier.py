@@ -37,6 +37,8 @@ def test_held_out_accuracy_meets_the_targets() -> None:
         ("I will never shop anywhere else, you are the best", False, False),
         ("Cancel my subscription. Done.", False, True),
         ("The parcel came a day early, thank you!", False, False),
+        ("My parcel never arrived and I will shop at Amazon instead", True, True),
+        ("Still going elsewhere for my beans after this", True, True),
     ],
 )
 def test_the_keyword_layer_settles_the_flags(text: str, competitor: bool, leaving: bool) -> None:

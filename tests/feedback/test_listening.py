@@ -83,6 +83,13 @@ def test_a_promoter_is_neither_a_ticket_nor_an_action_item(app: App, shop: Shop)
     assert found.item_id is None
 
 
+def test_a_customer_about_to_leave_joins_the_action_plan_whatever_the_sentiment(app: App, shop: Shop) -> None:
+    ann = shop.customer("ann@example.com")
+    found = receive(app, Incoming("api:1", "api", "love the mugs but leaving for Amazon", ann))
+    assert found.triage.sentiment == "positive"
+    assert found.item_id is not None
+
+
 def test_answers_out_of_range_are_refused_before_anything_is_kept() -> None:
     for kind, score in (("nps", 11), ("nps", -1), ("csat", 0), ("csat", 6), ("review", "abc"), ("nps", "")):
         with pytest.raises(AnswerError):

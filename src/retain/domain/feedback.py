@@ -81,8 +81,11 @@ def check_upload(name: str, content_type: str, size: int) -> None:
         raise FeedbackError(f"{name}: only photos (JPEG, PNG, WebP, GIF) and PDF files are accepted")
 
 
-def needs_action(sentiment: str, score_negative: bool | None) -> bool:
-    """Whether feedback belongs in the action plan: a complaint of some kind, not praise."""
+def needs_action(triage: Triage, source: str, score_negative: bool | None) -> bool:
+    """Whether feedback belongs in the action plan: a problem, not praise. A complaint, a
+    customer about to leave or naming a competitor always is, whatever the sentiment read."""
+    if source in TICKET_SOURCES or triage.intends_to_leave or triage.mentions_competitor:
+        return True
     if score_negative is not None:
-        return score_negative or sentiment == "negative"
-    return sentiment != "positive"
+        return score_negative or triage.sentiment == "negative"
+    return triage.sentiment != "positive"

@@ -69,6 +69,8 @@ _LEAVING_WORDS = (
     r"i'?m done with",
     r"lost (a|another) customer",
     r"good ?bye",
+    r"(shop|buy|order)(ping|ing)? (at|from|with) (?!(you|us)\b)[\w'&. -]{2,40} instead",
+    r"(go|going|went) (to [\w'&. -]{2,30} instead|elsewhere|somewhere else)",
 )
 _STAYING_WORDS = (
     r"never (shop|buy|order|go) anywhere else",
@@ -141,15 +143,17 @@ class Classifier:
         sentiments = self._sentiment.predict(matrix)
         competitor = self._competitor.predict(matrix)
         leaving = self._leaving.predict(matrix)
-        return [
-            Triage(
-                category=str(categories[i]),  # type: ignore[arg-type]
-                sentiment=str(sentiments[i]),  # type: ignore[arg-type]
-                mentions_competitor=bool(competitor[i]) or bool(_COMPETITOR.search(text)),
-                intends_to_leave=_leaving_by_words(text, bool(leaving[i])),
+        found = []
+        for i, text in enumerate(clipped):
+            found.append(
+                Triage(
+                    category=str(categories[i]),  # type: ignore[arg-type]
+                    sentiment=str(sentiments[i]),  # type: ignore[arg-type]
+                    mentions_competitor=bool(competitor[i]) or bool(_COMPETITOR.search(text)),
+                    intends_to_leave=_leaving_by_words(text, bool(leaving[i])),
+                )
             )
-            for i, text in enumerate(clipped)
-        ]
+        return found
 
 
 def _clip(text: str) -> str:

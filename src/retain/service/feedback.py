@@ -237,7 +237,7 @@ def receive(
         for upload in incoming.uploads:
             store.attach(feedback_id, upload.filename, upload.content_type, upload.content)
         item_id = None
-        if needs_action(triage.sentiment, answer.negative if answer else None):
+        if needs_action(triage, incoming.source, answer.negative if answer else None):
             item_id = store.open_item(triage.category, now)
             store.link(feedback_id, item_id=item_id)
         ticket_id = None
