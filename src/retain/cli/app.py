@@ -8,6 +8,7 @@ from retain import __version__
 from retain.cli import (
     codes,
     cohorts,
+    customers,
     database,
     demo,
     feedback,
@@ -21,6 +22,8 @@ from retain.cli import (
     recommend,
     segments,
     summary,
+    team,
+    tickets,
 )  # fmt: skip
 
 app = typer.Typer(
@@ -46,6 +49,9 @@ app.add_typer(codes.app, name="codes")
 app.add_typer(messages.app, name="messages")
 app.add_typer(flows.app, name="flows")
 app.add_typer(feedback.app, name="feedback")
+app.add_typer(tickets.app, name="tickets")
+app.add_typer(team.app, name="team")
+app.add_typer(customers.app, name="customer")
 app.add_typer(loyalty.app, name="loyalty")
 app.command("worker")(flows.worker)
 app.command("recommend")(recommend.recommend)
