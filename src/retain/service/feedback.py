@@ -387,30 +387,34 @@ def check_sla(session: Session, now: datetime) -> SlaReport:
         late_reply, late_fix = uow.feedback.overdue(now)
         for ticket in late_reply:
             owner = ticket["assignee"] or f"the {ticket['team']} team"
-            uow.feedback.change_ticket(ticket["id"], {"reminded_at": now})
-            uow.feedback.add_note(
-                ticket["id"], "event", "retain", f"first response overdue: {owner} reminded", now
-            )
-            uow.feedback.add_task(
-                f"ticket:{ticket['id']}:reminder", ticket["customer_id"],
-                f"Reply to ticket #{ticket['id']}: {ticket['subject']}", "agent",
-                now + timedelta(hours=2), now,
-            )  # fmt: skip
+            _flag(uow.feedback, ticket, now, {"reminded_at": now},
+                  f"first response overdue: {owner} reminded",
+                  ("reminder", f"Reply to ticket #{ticket['id']}", "agent", 2))  # fmt: skip
             report.reminded.append(ticket["id"])
         for ticket in late_fix:
             level = escalated(ticket["priority"])
-            uow.feedback.change_ticket(ticket["id"], {"escalated_at": now, "priority": level})
-            uow.feedback.add_note(
-                ticket["id"], "event", "retain", f"resolution overdue: escalated, priority {level}", now
-            )
-            uow.feedback.add_task(
-                f"ticket:{ticket['id']}:escalation", ticket["customer_id"],
-                f"Escalated ticket #{ticket['id']} is overdue: {ticket['subject']}", "lead",
-                now + timedelta(hours=4), now,
-            )  # fmt: skip
+            _flag(uow.feedback, ticket, now, {"escalated_at": now, "priority": level},
+                  f"resolution overdue: escalated, priority {level}",
+                  ("escalation", f"Escalated ticket #{ticket['id']} is overdue", "lead", 4))  # fmt: skip
             report.escalated.append(ticket["id"])
         uow.commit()
     return report
+
+
+def _flag(
+    store: FeedbackStore,
+    ticket: dict[str, Any],
+    now: datetime,
+    values: dict[str, Any],
+    event: str,
+    task: tuple[str, str, str, int],  # key suffix, title, role, hours to act
+) -> None:
+    """Mark a late ticket, say so in its history, and give someone a task about it."""
+    suffix, title, role, hours = task
+    store.change_ticket(ticket["id"], values)
+    store.add_note(ticket["id"], "event", "retain", event, now)
+    store.add_task(f"ticket:{ticket['id']}:{suffix}", ticket["customer_id"], f"{title}: {ticket['subject']}",
+                   role, now + timedelta(hours=hours), now)  # fmt: skip
 
 
 # --- the action plan -----------------------------------------------------------------------
