@@ -370,3 +370,25 @@ def test_a_customer_at_a_glance(cli: CliRunner, store: str, app: App) -> None:
     for shown in ("Orders", "#1001", "USD 113.00", "Tickets", BROKEN, "nps 9"):
         assert shown in output
     assert "no customer 'nobody'" in refused(cli, store, "customer", "show", "nobody")
+
+
+def test_customer_emails_become_tickets_once_and_bad_ones_are_reported(
+    cli: CliRunner, store: str, tmp_path: Path
+) -> None:
+    reply = tmp_path / "reply.eml"
+    reply.write_bytes(
+        b"From: Ann <ann@example.com>\r\nSubject: Re: your order\r\nMessage-ID: <m1@example.com>\r\n\r\n"
+        b"The lid of the teapot is cracked.\r\n\r\nOn Mon, Fernwood wrote:\r\n> Thanks for your order\r\n"
+    )
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"From: bob@example.com\r\nSubject: hi\r\n\r\n> only a quote\r\n")
+    code, output = run(cli, store, "feedback", "mail", str(reply), str(empty), "--json")
+    assert code == 1, output
+    taken, skipped = json.loads(output)
+    assert taken["ticket_id"] is not None
+    assert taken["duplicate"] is False
+    assert "no text of its own" in skipped["error"]
+    (again,) = data(cli, store, "feedback", "mail", str(reply))
+    assert again["duplicate"] is True
+    tickets = data(cli, store, "tickets", "list")
+    assert [t["subject"] for t in tickets] == ["Re: your order"]

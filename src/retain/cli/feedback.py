@@ -278,6 +278,51 @@ def add(
     console.print(figures_table(f"Feedback #{kept['id']}", rows))
 
 
+@app.command()
+def mail(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="E-mails customers sent the store, as .eml files.", exists=True, dir_okay=False),
+    ],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Take in e-mails customers sent the store (replies to its messages, say): each becomes
+    feedback and a ticket, read from the customer's own words without the quoted message or
+    the signature. A message already taken (same Message-ID) changes nothing; one without a
+    sender or words of its own is reported and skipped."""
+    rows: list[dict[str, Any]] = []
+
+    def work(app_: App) -> None:
+        for path in files:
+            try:
+                received = listening.receive_reply(app_, path.read_bytes())
+            except FeedbackError as exc:
+                rows.append({"file": str(path), "error": str(exc)})
+                continue
+            rows.append({"file": str(path), "feedback_id": received.feedback_id,
+                         "duplicate": received.duplicate, "ticket_id": received.ticket_id,
+                         "category": received.triage.category, "team": received.triage.team})  # fmt: skip
+
+    run(db, work)
+    if as_json:
+        print_json(rows)
+    else:
+        table = Table(title="E-mails taken in")
+        for column in ("file", "result"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            result = row.get("error") or (
+                "already taken"
+                if row["duplicate"]
+                else f"ticket {_number(row['ticket_id'])} for {row['team']}"
+            )
+            table.add_row(escape(row["file"]), escape(str(result)))
+        console.print(table)
+    if any("error" in row for row in rows):
+        raise typer.Exit(1)
+
+
 def _number(found: int | None) -> str:
     return "-" if found is None else f"#{found}"
 
