@@ -152,6 +152,25 @@ def test_the_same_ref_arriving_twice_at_once_is_kept_once(app: App, shop: Shop) 
     assert count(app, tickets) == 1
 
 
+def test_problems_arriving_at_once_share_one_open_action_item(app: App, shop: Shop) -> None:
+    people = [shop.customer(f"c{i}@example.com") for i in range(2)]
+    barrier = threading.Barrier(2)
+    items: list[int | None] = []
+
+    def send(i: int) -> None:
+        barrier.wait()
+        items.append(receive(app, Incoming(f"api:{i}", "api", "parcel late", people[i])).item_id)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(items) == 2
+    assert items[0] is not None
+    assert items[0] == items[1]
+
+
 def test_late_tickets_are_reminded_then_escalated_once_each(app: App, shop: Shop) -> None:
     ann = shop.customer("ann@example.com")
     opened = receive(app, Incoming("complaint:1", "complaint", "it broke", ann))

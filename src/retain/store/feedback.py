@@ -10,11 +10,11 @@ from sqlalchemy import Connection, Integer, and_, cast, func, insert, or_, selec
 from sqlalchemy.exc import IntegrityError
 
 from retain.domain.tickets import Handled
+from retain.store.events import add_events
 from retain.store.tables import (
     action_items,
     action_notices,
     attachments,
-    customer_events,
     customers,
     feedback,
     goodbye_offers,
@@ -103,14 +103,8 @@ class SqlFeedback:
 
     def add_event(self, customer_id: int, event: str, ref: str, data: dict[str, Any], at: datetime) -> bool:
         """A customer event for flows (``survey_answered``...), once per event and ref."""
-        known = select(customer_events.c.id).where(
-            customer_events.c.event == event, customer_events.c.ref == ref
-        )
-        if self.connection.scalar(known) is not None:
-            return False
         row = {"customer_id": customer_id, "event": event, "ref": ref[:64], "data": data, "at": at}
-        self.connection.execute(insert(customer_events), row)
-        return True
+        return add_events(self.connection, [row]) == 1
 
     def listed(
         self,
@@ -190,15 +184,16 @@ class SqlFeedback:
         query = select(action_items.c.id).where(
             action_items.c.category == category, action_items.c.status == "open"
         )
-        if self.connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        found = self.connection.scalar(query.order_by(action_items.c.id).limit(1))
+        found = self.connection.scalar(query)
         if found is not None:
             return int(found)
         row = {"category": category, "status": "open", "opened_at": now}
-        return int(
-            self.connection.execute(insert(action_items).returning(action_items.c.id), row).scalar_one()
-        )
+        try:
+            with self.connection.begin_nested():
+                insert_ = insert(action_items).returning(action_items.c.id)
+                return int(self.connection.execute(insert_, row).scalar_one())
+        except IntegrityError:  # opened at the same moment by another transaction, now committed
+            return int(self.connection.execute(query).scalar_one())
 
     def items(self, status: str | None = None) -> list[dict[str, Any]]:
         """Action items with how much feedback and how many customers each holds."""

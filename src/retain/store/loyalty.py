@@ -20,9 +20,9 @@ from sqlalchemy import Connection, Integer, and_, bindparam, case, func, insert,
 from retain.domain.discounts import ALPHABET
 from retain.domain.loyalty import Change, Entry, LoyaltyError, canonical_email, settle
 from retain.store.bulk_base import BulkWriter
+from retain.store.events import add_events
 from retain.store.sets import among, chunks
 from retain.store.tables import (
-    customer_events,
     customers,
     discount_codes,
     loyalty_accounts,
@@ -516,20 +516,7 @@ class SqlLoyalty:
 
     def add_events(self, rows: Sequence[dict[str, Any]]) -> int:
         """Customer events (points changed, points expiring) not already recorded."""
-        if not rows:
-            return 0
-        known: set[tuple[str, str]] = set()
-        for event in sorted({r["event"] for r in rows}):
-            refs = sorted({r["ref"] for r in rows if r["event"] == event})
-            for part in chunks(refs):  # by event and ref: the unique index answers
-                query = select(customer_events.c.ref).where(
-                    customer_events.c.event == event, among(customer_events.c.ref, part, self._postgres)
-                )
-                known.update((event, ref) for ref in self.connection.scalars(query))
-        fresh = [r for r in rows if (r["event"], r["ref"]) not in known]
-        for part in chunks(fresh):
-            self.connection.execute(insert(customer_events), list(part))
-        return len(fresh)
+        return add_events(self.connection, rows)
 
     def tell(self, entries: Sequence[Entry], now: datetime) -> int:
         """A ``points_changed`` event for each entry that changed a spendable balance."""

@@ -504,7 +504,14 @@ action_items = Table(
     Column("note", Text),
     CheckConstraint("status IN ('open', 'resolved')", name="status_known"),
 )
-Index("ix_action_items_category_status", action_items.c.category, action_items.c.status)
+# One open item per category, whatever arrives at once: the database decides.
+Index(
+    "ix_action_items_open_category",
+    action_items.c.category,
+    unique=True,
+    postgresql_where=action_items.c.status == "open",
+    sqlite_where=action_items.c.status == "open",
+)
 
 # Who was told that the thing they raised was fixed, with the message that told them.
 action_notices = Table(

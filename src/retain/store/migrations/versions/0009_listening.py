@@ -32,7 +32,14 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('open', 'resolved')", name=op.f("ck_action_items_status_known")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_action_items")),
     )
-    op.create_index("ix_action_items_category_status", "action_items", ["category", "status"], unique=False)
+    op.create_index(
+        "ix_action_items_open_category",
+        "action_items",
+        ["category"],
+        unique=True,
+        postgresql_where=sa.text("status = 'open'"),
+        sqlite_where=sa.text("status = 'open'"),
+    )
     op.create_table(
         "action_notices",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -209,5 +216,5 @@ def downgrade() -> None:
     op.drop_table("goodbyes")
     op.drop_table("goodbye_offers")
     op.drop_table("action_notices")
-    op.drop_index("ix_action_items_category_status", table_name="action_items")
+    op.drop_index("ix_action_items_open_category", table_name="action_items")
     op.drop_table("action_items")
