@@ -279,12 +279,10 @@ holdout: 0
 
 
 def test_the_flow_status_page_shows_runs_caps_and_lift(store: App, courier: Courier) -> None:
-    from fastapi.testclient import TestClient
-
-    from retain.web.app import create_app
+    from tests.signin import member
 
     engine(store, courier, THANKS).tick(datetime(2025, 3, 12, tzinfo=UTC))
-    page = TestClient(create_app(store, SETTINGS)).get("/flows")
+    page = member(store, "viewer", SETTINGS).get("/flows")
     assert page.status_code == 200
     row = page.text.split('data-flow="thanks"')[1].split("</tr>")[0]
     assert 'data-figure="entered">2<' in row

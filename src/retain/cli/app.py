@@ -24,6 +24,7 @@ from retain.cli import (
     summary,
     team,
     tickets,
+    users,
 )  # fmt: skip
 
 app = typer.Typer(
@@ -53,6 +54,8 @@ app.add_typer(tickets.app, name="tickets")
 app.add_typer(team.app, name="team")
 app.add_typer(customers.app, name="customer")
 app.add_typer(loyalty.app, name="loyalty")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.keys_app, name="keys")
 app.command("worker")(flows.worker)
 app.command("recommend")(recommend.recommend)
 app.command("demo")(demo.demo)

@@ -25,7 +25,7 @@ from retain.ingest.reader import read_orders
 from retain.mailer import load_brand, save_brand
 from retain.membership import load_program
 from retain.runner import install_library, simulate
-from retain.service import feedback, loyalty
+from retain.service import access, feedback, loyalty
 from retain.service.feedback import Incoming
 from retain.service.imports import import_customers, import_orders, import_products
 from retain.service.scores import store_scores
@@ -83,6 +83,7 @@ def demo(
     _run_flows(app, end, out / "outbox")
     _listen(app, seed)  # before the loyalty summary: answers earn bonus points
     _loyalty_summary(app)
+    _owner(app)
     if serve:
         _serve(app.url, host, port)
 
@@ -95,6 +96,26 @@ DEMO_BRAND = Brand(
     postal_address="12 Mill Lane, Bristol BS1 4DJ, United Kingdom",
     shop_url="https://fernwood.example",
 )
+
+
+DEMO_OWNER = "owner@fernwood.example"
+
+
+def _owner(app: App) -> None:
+    """The demo's admin, with a fresh random password printed this once: no store ships
+    with a password anyone could look up."""
+    password = access.random_password()
+    with app.unit_of_work() as uow:
+        exists = uow.access.credentials(DEMO_OWNER) is not None
+    if exists:
+        access.set_password(app.unit_of_work, DEMO_OWNER, password)
+    else:
+        access.create_user(app.unit_of_work, DEMO_OWNER, "Store owner", "admin", password, app.now())
+    console.print(
+        f"Sign in to the dashboard as [bold]{DEMO_OWNER}[/] with the password [bold]{password}[/] "
+        "(shown once; `retain users password` makes a new one).",
+        highlight=False,
+    )
 
 
 def _run_flows(app: App, end: date, outbox: Path, days: int = DEMO_FLOW_DAYS) -> None:

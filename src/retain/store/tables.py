@@ -599,3 +599,65 @@ kudos = Table(
     Column("ticket_id", Integer, ForeignKey("tickets.id")),
     Column("at", UTCDateTime, nullable=False),
 )
+
+# --- Workspace -------------------------------------------------------------------------------
+
+# The store's team. The password is an argon2 hash; nobody, not even an admin, can read it.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+    CheckConstraint("role IN ('admin', 'marketer', 'agent', 'viewer')", name="role_known"),
+)
+
+# A signed-in browser. Only the SHA-256 of the cookie's value is kept, so a copy of the
+# database opens no session; each session has its own CSRF token for the forms it posts.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# An integration's key: shown once when made, kept as its SHA-256 (keys are long and
+# random, so a fast hash is enough), scoped, and revoked rather than deleted.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+)
+
+# Every webhook the store sent, kept as received before anything is done with it, so a
+# failure is retried and never lost; (source, delivery_id) makes a resent one a no-op.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(16), nullable=False),
+    Column("delivery_id", String(255), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    UniqueConstraint("source", "delivery_id", name="uq_webhook_deliveries_source_delivery"),
+)
+Index("ix_webhook_deliveries_pending", webhook_deliveries.c.processed_at, webhook_deliveries.c.id)

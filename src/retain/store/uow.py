@@ -10,6 +10,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, RootTransaction
 
 from retain.domain.discounts import DiscountSpec
+from retain.store.access import SqlAccess
 from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
         self.triggers = SqlTriggers(self.connection)
         self.loyalty = SqlLoyalty(self.connection)
         self.feedback = SqlFeedback(self.connection)
+        self.access = SqlAccess(self.connection)
         return self
 
     def __exit__(

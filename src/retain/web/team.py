@@ -9,20 +9,21 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
-from retain import __version__, listening
-from retain.bootstrap import App
+from retain import listening
 from retain.domain.feedback import FeedbackError
 from retain.service import feedback
+from retain.web.auth import Principal
+from retain.web.context import Workspace
 
 MAX_KUDOS = 1_000  # characters
 
 
-def team_routes(app: App, templates: Jinja2Templates) -> APIRouter:
-    router = APIRouter()
+def team_routes(ws: Workspace) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    app, templates = ws.app, ws.templates
 
     def page(request: Request, status: int = 200, **extra: Any) -> HTMLResponse:
         figures = feedback.team_figures(app.unit_of_work)
@@ -35,18 +36,19 @@ def team_routes(app: App, templates: Jinja2Templates) -> APIRouter:
         rows = [{"figures": f, "met": goals.met(f), "kudos": given.get(f.agent, 0)} for f in figures]
         context = {
             "rows": rows, "goals": goals, "recent": recent, "agents": agents, "overdue": overdue,
-            "version": __version__, "error": None, "form": {}, **extra,
+            "error": None, "form": {}, **extra,
         }  # fmt: skip
         return templates.TemplateResponse(request, "team.html", context, status_code=status)
 
     @router.get("/team", response_class=HTMLResponse)
-    def team(request: Request) -> HTMLResponse:
+    def team(request: Request, who: Principal = Depends(ws.auth.need("read"))) -> HTMLResponse:
         return page(request)
 
     @router.post("/team/kudos", response_class=HTMLResponse)
-    async def give_kudos(request: Request) -> Response:
+    async def give_kudos(request: Request, who: Principal = Depends(ws.auth.need("read"))) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
-        agent, giver, message = (form.get(k, "").strip() for k in ("agent", "giver", "message"))
+        agent, message = (form.get(k, "").strip() for k in ("agent", "message"))
+        giver = who.name
         try:
             if len(message) > MAX_KUDOS:
                 raise FeedbackError(f"keep the message under {MAX_KUDOS:,} characters")
