@@ -23,6 +23,7 @@ from retain.store.outreach import SqlOutreach
 from retain.store.scores import SqlScores
 from retain.store.segments import SqlSegments
 from retain.store.settings import SqlSettings
+from retain.store.webhooks import SqlWebhooks
 
 
 class SqlUnitOfWork:
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
         self.loyalty = SqlLoyalty(self.connection)
         self.feedback = SqlFeedback(self.connection)
         self.access = SqlAccess(self.connection)
+        self.webhooks = SqlWebhooks(self.connection)
         return self
 
     def __exit__(
