@@ -164,7 +164,7 @@ def _serve(url: str, host: str, port: int) -> None:
     app = bootstrap(url)
     console.print(f"Dashboard on [bold]http://{host}:{port}[/]  (Ctrl-C to stop)")
     try:
-        uvicorn.run(create_app(app), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(app), host=host, port=port, log_level="warning", access_log=False)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", 1)
 
