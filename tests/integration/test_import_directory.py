@@ -72,6 +72,10 @@ def test_orders_imported_after_profiles_find_the_same_customers(app: App) -> Non
         "ana.lopez@example.net", "john.smith@example.org", "li.wei@example.net", "maria.garcia@example.com",
     ]  # fmt: skip
     assert json.dumps(people["maria.garcia@example.com"].attributes) == '{"Preferred roast": "light"}'  # type: ignore[attr-defined]
+    # Her orders state consent earlier than the file did: the file's statement and its
+    # source stay.
+    assert people["maria.garcia@example.com"].consent_at == AS_OF  # type: ignore[attr-defined]
+    assert people["maria.garcia@example.com"].consent_source == "customer import"  # type: ignore[attr-defined]
 
 
 def test_bad_customer_rows_are_refused_with_their_line(tmp_path: Path, app: App) -> None:

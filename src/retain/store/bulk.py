@@ -26,7 +26,7 @@ class BulkOrderWriter(BulkWriter):
 
     def _customers(self, batch: pl.DataFrame, counts: ImportCounts) -> pl.DataFrame:
         """Inserts new customers, updates changed ones; returns customer_key -> customer_id."""
-        existing = self.existing_customers(batch)
+        existing = self.existing_customers(batch, "consent_source")
         new = batch.join(existing, on="customer_key", how="anti")
         new = new.with_columns(self.new_ids(customers, new.height))
         self.insert(
@@ -72,7 +72,9 @@ class BulkOrderWriter(BulkWriter):
             changed.select(
                 "id", "name", "phone", "marketing_consent", "consent_at",
                 pl.col("created_at_new").alias("created_at"),
-                pl.when("__newer_consent").then(pl.lit(CONSENT_SOURCE)).otherwise(None).alias("consent_source"),
+                # An older statement leaves the source of the newer one in place.
+                pl.when("__newer_consent").then(pl.lit(CONSENT_SOURCE)).otherwise("consent_source")
+                .alias("consent_source"),
             ),
         )  # fmt: skip
         return changed.height
