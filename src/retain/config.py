@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     # Shared secret of the feedback webhook (POST /api/v1/feedback: reviews and answers from
     # other platforms); unset: refused.
     feedback_webhook_secret: SecretStr | None = None
+    # Shared secret of Shopify's webhooks (POST /webhooks/shopify: orders, refunds,
+    # customers), as Shopify shows it; unset: refused.
+    shopify_webhook_secret: SecretStr | None = None
+    # Shared secret of the generic signed order and customer webhooks (POST /webhooks/orders
+    # and /webhooks/customers, for other platforms); unset: refused.
+    orders_webhook_secret: SecretStr | None = None
     # Days after an open or a click in which an order counts as the message's doing.
     attribution_days: int = Field(default=5, ge=1, le=90)
     # The communication calendar: at most this many marketing messages per customer in
