@@ -6,6 +6,7 @@ import typer
 
 from retain import __version__
 from retain.cli import (
+    api,
     codes,
     cohorts,
     customers,
@@ -60,6 +61,7 @@ app.command("worker")(flows.worker)
 app.command("recommend")(recommend.recommend)
 app.command("demo")(demo.demo)
 app.command("serve")(demo.serve)
+app.add_typer(api.app, name="api")
 
 
 def _version(value: bool) -> None:
