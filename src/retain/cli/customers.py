@@ -11,67 +11,25 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Connection, select
 
 from retain import listening
 from retain.bootstrap import App
 from retain.cli.feedback import JsonOption, excerpt, figures_table, flags, moment, print_json, run
 from retain.cli.ui import DbOption, console
 from retain.domain.money import format_money
-from retain.store.tables import customers, messages, orders
+from retain.store.customer_view import RECENT, customer_view
 
 app = typer.Typer(
     help="One customer at a glance: profile, orders, messages, points, feedback and tickets.",
     no_args_is_help=True,
 )
-RECENT = 10  # orders and messages shown
-PROFILE = (customers.c.id, customers.c.external_id, customers.c.email, customers.c.name, customers.c.phone,
-           customers.c.created_at, customers.c.marketing_consent, customers.c.consent_source,
-           customers.c.consent_at, customers.c.timezone)  # fmt: skip
-
-
-def _rows(connection: Connection, query: Any) -> list[dict[str, Any]]:
-    return [dict(row._mapping) for row in connection.execute(query)]
-
-
-def _orders(connection: Connection, customer_id: int) -> list[dict[str, Any]]:
-    query = (
-        select(orders.c.external_id.label("number"), orders.c.placed_at, orders.c.total, orders.c.refunded,
-               orders.c.currency, orders.c.financial_status, orders.c.cancelled_at)
-        .where(orders.c.customer_id == customer_id)
-        .order_by(orders.c.placed_at.desc(), orders.c.id.desc())
-        .limit(RECENT)
-    )  # fmt: skip
-    return _rows(connection, query)
-
-
-def _messages(connection: Connection, customer_id: int) -> list[dict[str, Any]]:
-    query = (
-        select(messages.c.template, messages.c.channel, messages.c.status, messages.c.created_at)
-        .where(messages.c.customer_id == customer_id)
-        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
-        .limit(RECENT)
-    )
-    return _rows(connection, query)
 
 
 def view(app_: App, reference: str) -> dict[str, Any]:
     """The customer's 360 view, read in one transaction."""
     customer_id = listening.customer_id(app_, reference)
     with app_.unit_of_work() as uow:
-        connection = uow.connection
-        profile = _rows(connection, select(*PROFILE).where(customers.c.id == customer_id))[0]
-        account = uow.loyalty.account(customer_id)
-        points = None if account is None else {k: account[k] for k in ("balance", "pending", "tier")}
-        said = uow.feedback.listed(customer_id=customer_id, limit=20)
-        return {
-            "profile": profile,
-            "orders": _orders(connection, customer_id),
-            "messages": _messages(connection, customer_id),
-            "loyalty": points,
-            "feedback": [{k: v for k, v in row.items() if k != "data"} for row in said],
-            "tickets": uow.feedback.tickets(customer_id=customer_id),
-        }
+        return customer_view(uow, customer_id, RECENT)
 
 
 @app.command()
