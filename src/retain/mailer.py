@@ -19,11 +19,18 @@ from retain.analytics.recommend import Recommender
 from retain.bootstrap import App
 from retain.config import Settings
 from retain.domain.messages import RenderedMessage
-from retain.domain.personalization import Brand, BrandError, MessageContext, ProductView
+from retain.domain.personalization import Brand, BrandError, MessageContext, ProductView, customer_view
 from retain.membership import StorePoints, uses_points
 from retain.messaging.courier import Courier
 from retain.messaging.links import MessageLinks
-from retain.messaging.templating import Template, TemplateError, default_templates, parse_template, render
+from retain.messaging.templating import (
+    Template,
+    TemplateError,
+    default_templates,
+    parse_template,
+    render,
+    sample_context,
+)
 from retain.service.outreach import Campaign, Extras, SendReport, send_campaign
 from retain.service.ports import Progress, no_progress
 
@@ -108,6 +115,38 @@ def signer(app: App, settings: Settings | None = None) -> MessageLinks:
             secret = uow.settings.signing_key(app.now())
             uow.commit()
     return MessageLinks(secret, settings.public_url)
+
+
+def preview(
+    app: App, template: str, customer: str | None = None, settings: Settings | None = None
+) -> RenderedMessage:
+    """``template`` filled in as ``customer`` (an external id or an e-mail) would get it, or
+    for Retain's made-up sample customer under the store's brand; nothing is sent."""
+    templates = load_templates(app)
+    chosen = templates.get(template)
+    if customer is None:
+        sample = sample_context()
+        try:
+            return templates.render(template, replace(sample, store=load_brand(app)))
+        except BrandError:  # no brand yet: the sample store's
+            return templates.render(template, sample)
+    brand = load_brand(app)
+    with app.unit_of_work() as uow:
+        ids = uow.outreach.find_customers([customer])
+        if not ids:
+            raise ValueError(f"no customer with external id or email {customer!r}")
+        who = ids[customer]
+        contact = uow.outreach.contacts([who])[0]
+        orders = uow.outreach.last_orders([who])
+    picks = StoreRecommendations(app)([who]).get(who, ()) if "recommended" in chosen.body else ()
+    context = MessageContext(
+        customer=customer_view(contact.first_name, contact.last_name, contact.email),
+        store=brand,
+        links=signer(app, settings).links(brand, who, f"preview:{template}:{who}"),
+        last_order=orders.get(who),
+        recommended=picks,
+    )
+    return templates.render(template, context)
 
 
 @dataclass

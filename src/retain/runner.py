@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from retain.analytics.insight_cache import Refreshed, refresh_if_stale
 from retain.bootstrap import App
 from retain.config import Settings
 from retain.domain.flow_runs import Queued, offer_from, offer_spec
@@ -35,6 +36,8 @@ from retain.service.loyalty import SyncReport
 from retain.service.outreach import Campaign, Extras, SendReport, send_campaign
 from retain.service.ports import Progress, no_progress
 from retain.store.queries import store_currency, store_summary
+from retain.webhooks import RetryReport, retry_deliveries
+from retain.workspace import effective_settings
 
 BATCH = 500
 TICKS_PER_DAY = 4  # in a simulation
@@ -81,6 +84,8 @@ class TickReport:
     deferred: int = 0
     loyalty: SyncReport | None = None
     tickets: SlaReport = field(default_factory=SlaReport)
+    webhooks: RetryReport | None = None  # the worker's own rounds only
+    insights: Refreshed | None = None
 
 
 @dataclass
@@ -97,16 +102,23 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.flows = self.flows or enabled_flows(self.app)
+        self.given = self.settings
+        self.configure()
         self.brand = sending_brand(self.app, self.settings)  # no brand: refused before any work
         self.currency = store_currency(self.app.engine) or "USD"
         self.templates = load_templates(self.app)
         self.links = signer(self.app, self.settings)
         self.zone = self.settings.store_timezone
-        quiet = self.settings.quiet_hours
-        self.quiet = None if not quiet else tuple(time.fromisoformat(t) for t in quiet.split("-"))
         self._recommendations: tuple[date, StoreRecommendations] | None = None
         self.points = StorePoints(self.app)
         self._loyalty_day: date | None = None
+
+    def configure(self) -> None:
+        """Read the calendar and the quiet hours again, the settings page's over the
+        environment's unset ones (``retain.workspace``)."""
+        self.settings = effective_settings(self.app, self.given)
+        quiet = self.settings.quiet_hours
+        self.quiet = None if not quiet else tuple(time.fromisoformat(t) for t in quiet.split("-"))
 
     def tick(self, now: datetime | None = None) -> TickReport:
         now = now or self.app.now()
@@ -232,7 +244,14 @@ def run_worker(
         engine = Engine(app, settings, courier)
         while not stop.is_set():
             engine.flows = enabled_flows(app)  # flows enabled or disabled meanwhile
+            engine.configure()  # and settings changed on the settings page
             report = engine.tick()
+            # Store webhooks that failed to apply, and the dashboard's figures once the store
+            # has changed: work for a long-running worker, not for every simulated tick.
+            report.webhooks = retry_deliveries(app)
+            report.insights = refresh_if_stale(
+                app, timezone=engine.settings.store_timezone, gross_margin=engine.settings.gross_margin
+            )
             ticks += 1
             if progress is not None:
                 progress(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from retain import listening
+from retain.analytics.insight_cache import refresh_insights
 from retain.bootstrap import App, bootstrap
 from retain.cli.summary import print_summary
 from retain.cli.ui import DbOption, console, fail, progress_bars
@@ -83,6 +85,8 @@ def demo(
     _run_flows(app, end, out / "outbox")
     _listen(app, seed)  # before the loyalty summary: answers earn bonus points
     _loyalty_summary(app)
+    # The dashboard's figures, computed now rather than on the first visit to the overview.
+    refresh_insights(app, timezone=Settings().store_timezone, gross_margin=Settings().gross_margin)
     _owner(app)
     if serve:
         _serve(app.url, host, port)
@@ -163,8 +167,13 @@ def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, db: DbOption 
 def _serve(url: str, host: str, port: int) -> None:
     app = bootstrap(url)
     console.print(f"Dashboard on [bold]http://{host}:{port}[/]  (Ctrl-C to stop)")
+    web = create_app(app)
+    # What start-up built lives as long as the server: keep the collector from scanning it
+    # again and again (full collections of it paused requests for 200 ms).
+    gc.collect()
+    gc.freeze()
     try:
-        uvicorn.run(create_app(app), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", 1)
 

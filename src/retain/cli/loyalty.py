@@ -20,7 +20,7 @@ from retain.bootstrap import App
 from retain.cli.ui import DbOption, console, fail, on_store, progress_bars
 from retain.config import Settings
 from retain.domain.discounts import DiscountError, grouped
-from retain.domain.loyalty import Entry, InsufficientPoints, LoyaltyError, Program, Reward, Tier
+from retain.domain.loyalty import Entry, InsufficientPoints, LoyaltyError, Program, Tier
 from retain.domain.money import format_money
 from retain.loyalty.program import ProgramError, load_program, program_to_dict
 from retain.mailer import signer
@@ -163,27 +163,18 @@ def rewards(as_json: JsonOption = False, db: DbOption = None) -> None:
     rules = _run(db, membership.load_program)
     money = rules.currency
     if as_json:
-        _print_json([asdict(reward) | {"gives": _gives(reward, money)} for reward in rules.rewards])
+        _print_json([asdict(reward) | {"gives": reward.gives(money)} for reward in rules.rewards])
         return
     table = Table(title="Rewards")
     for column in ("key", "title", "points", "gives", "minimum order", "valid"):
         table.add_column(column, justify="right" if column == "points" else "left")
     for reward in rules.rewards:
         table.add_row(
-            reward.key, escape(reward.title), f"{reward.points:,}", _gives(reward, money),
+            reward.key, escape(reward.title), f"{reward.points:,}", reward.gives(money),
             format_money(reward.minimum_order, money) if reward.minimum_order else "-",
             f"{reward.valid_days} days" if reward.valid_days else "no expiry",
         )  # fmt: skip
     console.print(table if rules.rewards else "The program has no rewards.")
-
-
-def _gives(reward: Reward, currency: str) -> str:
-    if reward.kind == "percent":
-        return f"{reward.value}% off"
-    if reward.kind == "free_shipping":
-        return "free shipping"
-    amount = format_money(reward.value, currency)
-    return f"{amount} store credit" if reward.kind == "credit" else f"{amount} off"
 
 
 @app.command()

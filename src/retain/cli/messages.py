@@ -16,16 +16,9 @@ from retain.config import Settings
 from retain.domain.discounts import DiscountError, DiscountSpec
 from retain.domain.messages import Mailbox, MessageError
 from retain.domain.money import to_minor
-from retain.domain.personalization import Brand, BrandError, MessageContext, customer_view
-from retain.mailer import (
-    StoreRecommendations,
-    load_brand,
-    load_templates,
-    save_brand,
-    save_template,
-    send,
-    signer,
-)
+from retain.domain.personalization import Brand, BrandError
+from retain.mailer import load_brand, load_templates, save_brand, save_template, send
+from retain.mailer import preview as preview_message
 from retain.messaging.templating import TemplateError, sample_context
 from retain.service.outreach import Campaign, SendReport
 from retain.store.queries import store_currency
@@ -138,26 +131,7 @@ def preview(
         fail(f"{out}: directory {out.parent} does not exist")
 
     def work(app_: App) -> tuple[str, str, str]:
-        templates = load_templates(app_)
-        templates.get(template)
-        brand_ = load_brand(app_)
-        with app_.unit_of_work() as uow:
-            ids = uow.outreach.find_customers([customer])
-            if not ids:
-                raise ValueError(f"no customer with external id or email {customer!r}")
-            who = ids[customer]
-            contact = uow.outreach.contacts([who])[0]
-            orders = uow.outreach.last_orders([who])
-        key = f"preview:{template}:{who}"
-        first, last = contact.first_name, contact.last_name
-        context = MessageContext(
-            customer=customer_view(first, last, contact.email),
-            store=brand_,
-            links=signer(app_).links(brand_, who, key),
-            last_order=orders.get(who),
-            recommended=StoreRecommendations(app_)([who]).get(who, ()),
-        )
-        done = templates.render(template, context)
+        done = preview_message(app_, template, customer)
         return done.subject, done.text, done.html
 
     subject, text, html = on_store(db, work, REFUSED)

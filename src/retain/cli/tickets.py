@@ -3,7 +3,7 @@ solved, with the two clocks (first response, resolution) every ticket runs."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
-from sqlalchemy import Connection, select
 
 from retain import listening
 from retain.bootstrap import App
@@ -26,9 +25,16 @@ from retain.cli.feedback import (
     run,
 )
 from retain.cli.ui import DbOption, console
-from retain.domain.tickets import PRIORITIES, RESOLUTIONS, STATUSES, TicketError, check_status
+from retain.domain.tickets import (
+    PRIORITIES,
+    RESOLUTIONS,
+    STATUSES,
+    TicketError,
+    check_status,
+    clock,
+    span,
+)
 from retain.service import feedback as service
-from retain.store.tables import feedback
 
 app = typer.Typer(
     help="Tickets: list them with their SLA clocks, read one with its history, assign, set the "
@@ -42,26 +48,6 @@ AuthorOption = Annotated[str, typer.Option(help="Who wrote it.")]
 
 
 # --- the clocks ------------------------------------------------------------------------------
-
-
-def clock(ticket: dict[str, Any], now: datetime) -> tuple[str, datetime] | None:
-    """The clock that matters now: the first response until it is given (or until the
-    resolution, the later clock, has run out too), then the resolution; None once resolved."""
-    if ticket["status"] == "resolved":
-        return None
-    if ticket["first_response_at"] is None and ticket["resolution_due"] > now:
-        return "first_response", ticket["first_response_due"]
-    return "resolution", ticket["resolution_due"]
-
-
-def span(length: timedelta) -> str:
-    """A duration as a person reads it: 2d 4h, 5h 10m, 12m."""
-    minutes = int(length.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 
 def sla_text(ticket: dict[str, Any], now: datetime) -> str:
@@ -127,17 +113,6 @@ def list_tickets(
     console.print(table if tickets else "No tickets.")
 
 
-def _feedback_of(connection: Connection, ticket_id: int) -> list[dict[str, Any]]:
-    """The feedback a ticket was opened from (or added to it)."""
-    query = (
-        select(feedback.c.id, feedback.c.source, feedback.c.survey, feedback.c.score, feedback.c.text,
-               feedback.c.created_at)
-        .where(feedback.c.ticket_id == ticket_id)
-        .order_by(feedback.c.id)
-    )  # fmt: skip
-    return [dict(row._mapping) for row in connection.execute(query)]
-
-
 def _size(size: int) -> str:
     return f"{size:,} bytes" if size < 1024 else f"{size / 1024:,.1f} KB"
 
@@ -152,7 +127,7 @@ def show(ticket_id: TicketArgument, as_json: JsonOption = False, db: DbOption = 
             ticket = uow.feedback.ticket(ticket_id)
             if ticket is None:
                 raise TicketError(f"no ticket {ticket_id}")
-            pieces = _feedback_of(uow.connection, ticket_id)
+            pieces = uow.feedback.of_ticket(ticket_id)
             for piece in pieces:
                 piece["attachments"] = uow.feedback.attachments_of(piece["id"])
             customer = ticket["customer_id"]

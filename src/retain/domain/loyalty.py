@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Literal, get_args
 
-from retain.domain.money import exponent
+from retain.domain.money import exponent, format_money
 
 EntryKind = Literal["earn", "approve", "redeem", "reverse", "expire", "adjust", "referral"]
 KINDS: tuple[str, ...] = get_args(EntryKind)
@@ -83,6 +83,15 @@ class Reward:
     value: int = 0
     minimum_order: int = 0
     valid_days: int | None = 90
+
+    def gives(self, currency: str) -> str:
+        """What the reward gives, in words: "10% off", "USD 5.00 store credit"."""
+        if self.kind == "percent":
+            return f"{self.value}% off"
+        if self.kind == "free_shipping":
+            return "free shipping"
+        amount = format_money(self.value, currency)
+        return f"{amount} store credit" if self.kind == "credit" else f"{amount} off"
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ once per ticket.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 Status = Literal["open", "pending", "resolved"]
 STATUSES: tuple[str, ...] = get_args(Status)
@@ -66,6 +66,26 @@ def check_resolution(value: str) -> Resolution:
     if value not in RESOLUTIONS:
         raise TicketError(f"the reason must be one of {', '.join(RESOLUTIONS)}, not {value!r}")
     return value  # type: ignore[return-value]
+
+
+def clock(ticket: Mapping[str, Any], now: datetime) -> tuple[str, datetime] | None:
+    """The clock that matters now: the first response until it is given (or until the
+    resolution, the later clock, has run out too), then the resolution; None once resolved."""
+    if ticket["status"] == "resolved":
+        return None
+    if ticket["first_response_at"] is None and ticket["resolution_due"] > now:
+        return "first_response", ticket["first_response_due"]
+    return "resolution", ticket["resolution_due"]
+
+
+def span(length: timedelta) -> str:
+    """A duration as a person reads it: 2d 4h, 5h 10m, 12m."""
+    minutes = int(length.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 
 @dataclass(frozen=True)

@@ -329,6 +329,16 @@ class SqlFeedback:
             self.connection.execute(insert(ticket_notes).returning(ticket_notes.c.id), row).scalar_one()
         )
 
+    def of_ticket(self, ticket_id: int) -> list[dict[str, Any]]:
+        """The feedback a ticket was opened from (or added to it), oldest first."""
+        query = (
+            select(feedback.c.id, feedback.c.source, feedback.c.survey, feedback.c.score, feedback.c.text,
+                   feedback.c.created_at)
+            .where(feedback.c.ticket_id == ticket_id)
+            .order_by(feedback.c.id)
+        )  # fmt: skip
+        return _rows(self.connection.execute(query))
+
     def notes(self, ticket_id: int) -> list[dict[str, Any]]:
         query = select(ticket_notes).where(ticket_notes.c.ticket_id == ticket_id).order_by(ticket_notes.c.id)
         return _rows(self.connection.execute(query))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Integer, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Integer, bindparam, case, delete, func, insert, or_, select, text, update
 
 from retain.domain.flow_runs import History, Outcome, Queued, Run, offer_spec
 from retain.domain.loyalty import Change
@@ -342,6 +342,39 @@ class SqlFlows:
             .where(orders.c.placed_at > first.c.since, orders.c.cancelled_at.is_(None))
         )
         return [(c, at, int(net)) for c, at, net in self.connection.execute(query)]
+
+    def funnel(self, flow: str) -> tuple[dict[int, int], dict[str, dict[str, int]]]:
+        """How far the treated runs of ``flow`` got, and what each step did: runs by the
+        step they are at (or finished at), and per step id its actions by outcome (a
+        message sent, skipped by the calendar, skipped otherwise, failed, waiting; or done)."""
+        positions = (
+            select(flow_entries.c.step, func.count())
+            .where(flow_entries.c.flow == flow, flow_entries.c.holdout.is_(False))
+            .group_by(flow_entries.c.step)
+        )
+        at = {int(step): int(n) for step, n in self.connection.execute(positions)}
+        outcome = case(
+            (messages.c.status == "sent", "sent"),
+            ((messages.c.status == "skipped") & messages.c.detail.like("over the%cap%"), "capped"),
+            (messages.c.status == "skipped", "skipped"),
+            (messages.c.status.is_not(None), "failed"),
+            (message_queue.c.id.is_not(None), "waiting"),
+            else_="done",
+        ).label("outcome")
+        query = (
+            select(flow_actions.c.step, outcome, func.count())
+            .select_from(
+                flow_actions.outerjoin(messages, messages.c.key == flow_actions.c.key).outerjoin(
+                    message_queue, message_queue.c.key == flow_actions.c.key
+                )
+            )
+            .where(flow_actions.c.flow == flow)
+            .group_by(flow_actions.c.step, outcome)
+        )
+        done: dict[str, dict[str, int]] = {}
+        for step, kind, n in self.connection.execute(query):
+            done.setdefault(step, {})[kind] = int(n)
+        return at, done
 
     def skipped_by_cap(self) -> dict[str, int]:
         """Per flow, messages skipped for the communication calendar."""

@@ -564,6 +564,21 @@ class SqlLoyalty:
         )
         return found
 
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest ledger entries of every member, with the member's e-mail."""
+        query = (
+            select(loyalty_ledger, customers.c.email)
+            .join(customers, customers.c.id == loyalty_ledger.c.customer_id)
+            .order_by(loyalty_ledger.c.id.desc())
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in self.connection.execute(query)]
+
+    def entry_counts(self) -> dict[str, int]:
+        """Ledger entries by kind: how many redemptions, expiries and so on."""
+        query = select(loyalty_ledger.c.kind, func.count()).group_by(loyalty_ledger.c.kind)
+        return {kind: int(n) for kind, n in self.connection.execute(query)}
+
     def tier_counts(self) -> dict[str | None, int]:
         query = select(loyalty_accounts.c.tier, func.count()).group_by(loyalty_accounts.c.tier)
         return {row[0]: int(row[1]) for row in self.connection.execute(query)}

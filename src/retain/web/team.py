@@ -32,7 +32,8 @@ def team_routes(ws: Workspace) -> APIRouter:
             given = uow.feedback.kudos_counts()
             recent = uow.feedback.kudos(20)
             overdue = uow.feedback.overdue_count(app.now())
-        agents = sorted({f.agent for f in figures} | set(given))
+            team = {u.name for u in uow.access.users() if u.can("support")}
+        agents = sorted({f.agent for f in figures} | set(given) | team)
         rows = [{"figures": f, "met": goals.met(f), "kudos": given.get(f.agent, 0)} for f in figures]
         context = {
             "rows": rows, "goals": goals, "recent": recent, "agents": agents, "overdue": overdue,
