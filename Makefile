@@ -44,6 +44,8 @@ bench: $(STAMP) $(LIFETIMES)
 	$(BIN)/python bench/flows.py
 	$(BIN)/python bench/loyalty.py
 	$(BIN)/python bench/feedback.py
+	$(BIN)/python bench/api.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) bench/.venv-lifetimes retain-demo.db* demo-store bench/results

@@ -107,3 +107,92 @@ def test_a_mail_client_unsubscribes_in_one_click(context: Any, live: Live) -> No
             select(customers.c.marketing_consent).where(customers.c.id == sent.customer_id)
         )
     assert not consent
+
+
+def test_the_owner_finds_a_customer_and_opens_their_360_view(context: Any, live: Live, shots: Path) -> None:
+    with live.app.engine.connect() as connection:
+        someone = connection.execute(
+            select(customers.c.id, customers.c.email).where(customers.c.email.is_not(None)).limit(1)
+        ).one()
+    page = context.new_page()
+    sign_in(page, live, "/customers")
+    shoot(page, shots, "customers")
+    page.get_by_label("Search by e-mail or name").fill(someone.email)
+    page.get_by_role("button", name="Search").click()
+    page.locator(f'a[href="/customers/{someone.id}"]').first.click()
+    page.wait_for_url(f"{live.url}/customers/{someone.id}")
+    assert page.get_by_role("heading", name="Timeline").is_visible()
+    assert page.get_by_role("heading", name="Value and churn risk").is_visible()
+    assert someone.email in page.content()
+    shoot(page, shots, "customer-360")
+    for section in ("/cohorts", "/segments", "/loyalty", "/feedback", "/team", "/settings"):
+        page.goto(f"{live.url}{section}")
+        assert page.get_by_role("heading", level=1).count() == 1
+        shoot(page, shots, section.strip("/"))
+
+
+def test_a_marketer_edits_a_flow_sees_the_problem_then_saves_it(
+    context: Any, live: Live, shots: Path
+) -> None:
+    page = context.new_page()
+    sign_in(page, live, "/flows")
+    shoot(page, shots, "flows")
+    page.goto(f"{live.url}/flows/new")
+    editor = page.get_by_label("Flow document")
+    editor.fill(
+        "name: browser-thanks\ntrigger:\n  kind: event\n  event: order_placed\n"
+        "steps:\n  - id: pause\n    type: wait\n    days: soon\n"
+    )
+    page.get_by_role("button", name="Check").click()
+    problems = page.get_by_role("alert")
+    assert "nothing was saved" in problems.inner_text()
+    assert "line 8" in problems.inner_text()  # the bad duration, on its own line
+    shoot(page, shots, "flow-editor-problem")
+    editor = page.get_by_label("Flow document")
+    assert "days: soon" in editor.input_value()  # what was typed is kept
+    editor.fill(
+        "name: browser-thanks\ntitle: Thanks from the browser\n"
+        "trigger:\n  kind: event\n  event: order_placed\n"
+        "steps:\n  - id: pause\n    type: wait\n    days: 2\n"
+        "  - id: thanks\n    type: send\n    template: thank_you\n"
+    )
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{live.url}/flows/browser-thanks**")
+    with live.app.unit_of_work() as uow:
+        assert "browser-thanks" in uow.flows.definitions()
+    shoot(page, shots, "flow")
+
+
+def test_a_template_preview_renders_in_a_sandbox(context: Any, live: Live, shots: Path) -> None:
+    page = context.new_page()
+    sign_in(page, live, "/templates")
+    page.locator('a[href="/templates/thank_you/preview"]').first.click()
+    page.wait_for_url(f"{live.url}/templates/thank_you/preview")
+    assert page.locator('[data-figure="subject"]').inner_text().strip()
+    frame = page.locator("iframe.preview")
+    assert frame.get_attribute("sandbox") == ""
+    body = page.frame_locator("iframe.preview").locator("body")
+    assert body.inner_text().strip()  # the message itself, not an error page
+    shoot(page, shots, "template-preview")
+
+
+def test_an_agent_resolves_a_ticket_from_the_inbox(context: Any, live: Live, shots: Path) -> None:
+    with live.app.unit_of_work() as uow:
+        waiting = [t for t in uow.feedback.tickets() if t["status"] != "resolved"]
+    assert waiting, "the demo leaves tickets waiting"
+    ticket = waiting[0]["id"]
+    page = context.new_page()
+    sign_in(page, live, "/inbox")
+    shoot(page, shots, "inbox")
+    page.locator(f'tr[data-ticket="{ticket}"] th a').click()
+    page.wait_for_url(f"{live.url}/inbox/{ticket}")
+    shoot(page, shots, "ticket")
+    page.get_by_label("Resolve: the reason").select_option(index=0)
+    page.get_by_label("What was done (for the record)").fill("Sent a replacement")
+    page.get_by_role("button", name="Resolve").click()
+    page.wait_for_load_state()
+    with live.app.unit_of_work() as uow:
+        resolved = uow.feedback.ticket(ticket)
+    assert resolved is not None
+    assert resolved["status"] == "resolved"
+    assert resolved["resolution_note"] == "Sent a replacement"
