@@ -375,24 +375,6 @@ def _score(row: dict[str, Any]) -> str:
 # --- the report ------------------------------------------------------------------------------
 
 
-def _nps(found: NetPromoter) -> dict[str, Any]:
-    return {"score": found.score, "responses": found.responses, "promoters": found.promoters,
-            "passives": found.passives, "detractors": found.detractors}  # fmt: skip
-
-
-def _report_json(done: service.Report) -> dict[str, Any]:
-    return {
-        "nps": _nps(done.nps),
-        "nps_by_month": {month: _nps(found) for month, found in done.nps_by_month.items()},
-        "nps_by_segment": {name: _nps(found) for name, found in done.nps_by_segment.items()},
-        "ratings": {kind: {"mean": mean, "answers": n} for kind, (mean, n) in done.ratings.items()},
-        "categories": done.categories,
-        "goodbyes": done.goodbyes,
-        "acknowledged": done.acknowledged,
-        "median_acknowledgement_minutes": done.median_acknowledgement_minutes,
-    }
-
-
 def _signed(score: float | None) -> str:
     return "-" if score is None else f"{score:+.1f}"
 
@@ -457,7 +439,7 @@ def report(
     and how quickly feedback was acknowledged."""
     done = run(db, lambda app_: service.report(app_.unit_of_work, segments))
     if as_json:
-        print_json(_report_json(done))
+        print_json(done.as_dict())
         return
     console.print(_nps_table("Net Promoter Score", "", {"all answers": done.nps}))
     if done.nps_by_month:

@@ -119,6 +119,10 @@ class NetPromoter:
             return None
         return 100.0 * (self.promoters - self.detractors) / self.responses
 
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {"score": self.score, "responses": self.responses, "promoters": self.promoters,
+                "passives": self.passives, "detractors": self.detractors}  # fmt: skip
+
 
 def net_promoter(scores: Iterable[int]) -> NetPromoter:
     promoters = passives = detractors = 0

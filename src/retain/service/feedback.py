@@ -559,6 +559,19 @@ class Report:
     acknowledged: int
     median_acknowledgement_minutes: float | None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON values, for ``retain feedback report --json`` and the API."""
+        return {
+            "nps": self.nps.as_dict(),
+            "nps_by_month": {month: found.as_dict() for month, found in self.nps_by_month.items()},
+            "nps_by_segment": {name: found.as_dict() for name, found in self.nps_by_segment.items()},
+            "ratings": {kind: {"mean": mean, "answers": n} for kind, (mean, n) in self.ratings.items()},
+            "categories": self.categories,
+            "goodbyes": self.goodbyes,
+            "acknowledged": self.acknowledged,
+            "median_acknowledgement_minutes": self.median_acknowledgement_minutes,
+        }
+
 
 def report(session: Session, segments: str = "rfm:") -> Report:
     with session() as uow:

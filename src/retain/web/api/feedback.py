@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from retain import listening
 from retain.domain.feedback import Category, FeedbackError, Source
 from retain.domain.personalization import BrandError
-from retain.domain.surveys import SURVEYS, NetPromoter, SurveyKind
+from retain.domain.surveys import SURVEYS, SurveyKind
 from retain.mailer import load_brand
 from retain.service import feedback as service
 from retain.store import api_queries
@@ -112,25 +112,13 @@ class Closed(BaseModel):
     not_told: list[int] = Field(description="Customers it could not reach (no address, suppressed).")
 
 
-def _nps(found: NetPromoter) -> dict[str, Any]:
-    return {"score": found.score, "responses": found.responses, "promoters": found.promoters,
-            "passives": found.passives, "detractors": found.detractors}  # fmt: skip
-
-
 def survey_report(ws: Workspace, segments: str) -> dict[str, Any]:
     done = service.report(ws.app.unit_of_work, segments)
     return {
         "surveys": [
             {"kind": s.kind, "question": s.question, "low": s.low, "high": s.high} for s in SURVEYS.values()
         ],
-        "nps": _nps(done.nps),
-        "nps_by_month": {month: _nps(found) for month, found in done.nps_by_month.items()},
-        "nps_by_segment": {name: _nps(found) for name, found in done.nps_by_segment.items()},
-        "ratings": {kind: {"mean": mean, "answers": n} for kind, (mean, n) in done.ratings.items()},
-        "categories": done.categories,
-        "goodbyes": done.goodbyes,
-        "acknowledged": done.acknowledged,
-        "median_acknowledgement_minutes": done.median_acknowledgement_minutes,
+        **done.as_dict(),
     }
 
 
