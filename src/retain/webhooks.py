@@ -28,6 +28,7 @@ from retain.ingest import retain_json, shopify_json
 from retain.ingest.canonical import ParseSpec
 from retain.ingest.json_orders import JsonOrder, JsonProfile, PayloadError, load, read_orders, read_profiles
 from retain.service.ports import no_progress
+from retain.store.events import add_events
 from retain.store.uow import SqlUnitOfWork
 from retain.store.webhooks import DeliveryState, StoredDelivery
 
@@ -202,6 +203,8 @@ class _Application:
         self.now = now
         self.outcomes: dict[int, Outcome] = {}
         self.covered: set[str] = set()  # refunds an order's own payload listed
+        self.paid: set[str] = set()  # keys of orders that arrived as ``orders/paid``
+        self.refunded: list[tuple[str, str]] = []  # (order key, refund id) applied
 
     def apply(self, deliveries: Iterable[StoredDelivery]) -> dict[int, Outcome]:
         orders: dict[str, list[tuple[int, JsonOrder, list[tuple[str, bytes]]]]] = {}
@@ -217,6 +220,8 @@ class _Application:
                 if delivery.topic in form.order_topics:
                     item = (delivery.id, form.order(payload), form.refunds_in(payload))
                     orders.setdefault(delivery.source, []).append(item)
+                    if delivery.topic == "orders/paid" and item[1].key:
+                        self.paid.add(item[1].key)
                 elif delivery.topic in form.customer_topics:
                     profiles.append((delivery.id, form.customer(payload)))
                 else:
@@ -227,7 +232,38 @@ class _Application:
         for source, items in orders.items():
             self._orders(source, items)
         self._refunds(refunds)
+        self._events()
         return self.outcomes
+
+    def _events(self) -> None:
+        """``order_paid`` and ``refunded`` for the flows that start on them; an order's
+        ``order_placed`` the flows find themselves, as they do for imported orders."""
+        wanted = self.paid | {key for key, _ in self.refunded}
+        if not wanted:
+            return
+        found = {row.external_id: row for row in self.uow.webhooks.orders_by_key(sorted(wanted))}
+        rows = [
+            {
+                "customer_id": o.customer_id,
+                "event": "order_paid",
+                "at": self.now,
+                "ref": str(o.id),
+                "data": {"order_id": o.id},
+            }
+            for key in sorted(self.paid)
+            if (o := found.get(key)) is not None and o.customer_id is not None
+        ] + [
+            {
+                "customer_id": o.customer_id,
+                "event": "refunded",
+                "at": self.now,
+                "ref": f"{o.id}:{refund}",
+                "data": {"order_id": o.id, "refund_id": refund},
+            }
+            for key, refund in self.refunded
+            if (o := found.get(key)) is not None and o.customer_id is not None
+        ]  # fmt: skip  (a refund both listed and sent on its own is one event: the ref decides)
+        add_events(self.uow.connection, rows)
 
     def _reject(self, delivery: int, why: str) -> None:
         self.uow.webhooks.reject(delivery, why)
@@ -257,6 +293,7 @@ class _Application:
                 if order.key not in rejected:
                     self.outcomes.setdefault(delivery, Outcome("processed", delivery))
                     self._cover(source, refunds)
+                    self.refunded += [(order.key, ident) for ident, _ in refunds if order.key]
             remaining = [
                 item for index, item in enumerate(remaining)
                 if item[1].key in rejected and index < latest[item[1].key]
@@ -298,6 +335,7 @@ class _Application:
             elif why:
                 self._reject(delivery, why)
             else:
+                self.refunded.append((refund.order_key, refund.refund_id))
                 self._done(delivery)
 
 

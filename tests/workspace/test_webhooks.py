@@ -26,7 +26,7 @@ from retain.config import Settings
 from retain.ingest.reader import read_orders as read_order_file
 from retain.messaging.webhook import sign
 from retain.service.imports import import_orders
-from retain.store.tables import customers, order_lines, orders, webhook_deliveries
+from retain.store.tables import customer_events, customers, order_lines, orders, webhook_deliveries
 from retain.web.app import create_app
 from retain.web.intake import Intake
 
@@ -513,3 +513,23 @@ def test_a_webhook_order_becomes_the_flows_order_placed_event_on_their_next_tick
         must(app)["customer_id"],
         True,
     )
+
+
+def events_of(app: App, event: str) -> list[str]:
+    with app.engine.connect() as connection:
+        query = select(customer_events.c.ref).where(customer_events.c.event == event)
+        return sorted(connection.scalars(query))
+
+
+def test_paid_and_refunded_orders_become_flow_events_once(app: App) -> None:
+    client = client_for(app)
+    shopify(client, "orders/create", sample("orders_create"), "event-1")
+    assert events_of(app, "order_paid") == []
+    shopify(client, "orders/paid", sample("orders_create"), "event-2")
+    shopify(client, "orders/paid", sample("orders_create"), "event-3")  # Shopify resends
+    stored = must(app)
+    assert events_of(app, "order_paid") == [str(stored["id"])]
+    refund = sample("refunds_create")
+    shopify(client, "refunds/create", refund, "event-4")
+    shopify(client, "orders/updated", refunded_order(refund), "event-5")  # lists the same refund
+    assert events_of(app, "refunded") == [f"{stored['id']}:{refund['id']}"]

@@ -188,6 +188,11 @@ class SqlWebhooks:
             .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
         )
 
+    def orders_by_key(self, keys: Sequence[str]) -> list[Any]:
+        """The stored orders imported under these keys: external id, id and customer."""
+        query = select(orders.c.external_id, orders.c.id, orders.c.customer_id)
+        return list(self.connection.execute(query.where(orders.c.external_id.in_(list(keys)))))
+
     def add_refund(self, order_key: str, amount: Decimal, currency: str | None) -> str | None:
         """Add a refund of ``amount`` to the order imported as ``order_key``; None when
         done, else why not (``unknown order`` is worth retrying: the order may come later).
