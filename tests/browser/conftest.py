@@ -96,8 +96,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     app.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[object]:
+    """Module-scoped: Playwright's synchronous API keeps an event loop running in this
+    thread while it lives, which later tests' ``asyncio.run`` must not find."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
