@@ -160,7 +160,9 @@ def _run_flows(app: App, end: date, outbox: Path, days: int = DEMO_FLOW_DAYS) ->
 
 
 def serve(host: HostOption = "127.0.0.1", port: PortOption = 8000, db: DbOption = None) -> None:
-    """Serve the dashboard on http://HOST:PORT."""
+    """Serve the dashboard, the API (/api/v1) and the store webhooks on http://HOST:PORT.
+
+    Sign in with a user made by `retain users create`; integrations use `retain keys create`."""
     _serve(database_url(db), host, port)
 
 
