@@ -226,8 +226,15 @@ def test_a_read_key_reads_pages_and_posts_need_no_csrf(sqlite_app: App) -> None:
     _, secret = access.create_key(sqlite_app.unit_of_work, "reader", ["read"], NOW)
     client = TestClient(create_app(sqlite_app), headers={"Authorization": f"Bearer {secret}"})
     assert client.get("/team").status_code == 200  # a read key reads
-    refused = client.post("/logout")
-    assert refused.status_code in (303, 200)  # nothing to end, no error
+    # No browser sends a key by itself, so a post with one needs no CSRF token.
+    given = client.post("/team/kudos", data={"agent": "Priya", "message": "Thanks"})
+    assert given.status_code == 200
+    with sqlite_app.unit_of_work() as uow:
+        assert [k["giver"] for k in uow.feedback.kudos()] == ["key:reader"]
+    # Without the key, the same post is a stranger's.
+    stranger = TestClient(create_app(sqlite_app)).post("/team/kudos", data={"agent": "Priya", "message": "x"})
+    assert stranger.status_code == 200
+    assert "/login" in str(stranger.url)
 
 
 def test_users_and_keys_from_the_command_line(sqlite_url: str) -> None:
@@ -278,3 +285,19 @@ def test_sign_in_works_with_a_password_set_from_the_command_line(sqlite_app: App
     client = TestClient(create_app(sqlite_app))
     sign_in(client, "ann@example.com")
     assert client.get("/team").status_code == 200
+
+
+def test_disabling_and_enabling_from_the_command_line(sqlite_app: App, sqlite_url: str) -> None:
+    access.create_user(sqlite_app.unit_of_work, "boss@example.com", "", "admin", PASSWORD, NOW)
+    access.create_user(sqlite_app.unit_of_work, "ann@example.com", "Ann", "agent", PASSWORD, NOW)
+    cli = CliRunner()
+    assert cli.invoke(cli_app, ["users", "disable", "ann@example.com", "--db", sqlite_url]).exit_code == 0
+    assert login(TestClient(create_app(sqlite_app)), "ann@example.com", PASSWORD) == 401
+    assert cli.invoke(cli_app, ["users", "enable", "ann@example.com", "--db", sqlite_url]).exit_code == 0
+    assert login(TestClient(create_app(sqlite_app)), "ann@example.com", PASSWORD) == 303
+    last = cli.invoke(cli_app, ["users", "disable", "boss@example.com", "--db", sqlite_url])
+    assert last.exit_code == 2
+    assert "at least one admin" in last.output
+    nobody = cli.invoke(cli_app, ["users", "disable", "who@example.com", "--db", sqlite_url])
+    assert nobody.exit_code == 2
+    assert "no user who@example.com" in nobody.output

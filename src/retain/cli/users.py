@@ -113,26 +113,24 @@ def set_role(
     _on_store(db, work)
 
 
+def _set_disabled(db: str | None, email: str, disabled: bool) -> None:
+    def work(app: App) -> None:
+        access.change_user(app.unit_of_work, _user_id(app, email), app.now(), disabled=disabled)
+        console.print(f"{escape(email)} is {'disabled' if disabled else 'enabled'}.", highlight=False)
+
+    _on_store(db, work)
+
+
 @users_app.command("disable")
 def disable(email: Annotated[str, typer.Argument(help="The user's e-mail.")], db: DbOption = None) -> None:
     """Stop a user signing in; their open sessions end at once."""
-
-    def work(app: App) -> None:
-        access.change_user(app.unit_of_work, _user_id(app, email), app.now(), disabled=True)
-        console.print(f"{escape(email)} is disabled.", highlight=False)
-
-    _on_store(db, work)
+    _set_disabled(db, email, True)
 
 
 @users_app.command("enable")
 def enable(email: Annotated[str, typer.Argument(help="The user's e-mail.")], db: DbOption = None) -> None:
     """Let a disabled user sign in again."""
-
-    def work(app: App) -> None:
-        access.change_user(app.unit_of_work, _user_id(app, email), app.now(), disabled=False)
-        console.print(f"{escape(email)} is enabled.", highlight=False)
-
-    _on_store(db, work)
+    _set_disabled(db, email, False)
 
 
 @users_app.command("password")
