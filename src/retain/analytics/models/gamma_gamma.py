@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from retain.analytics.models.grouping import group_rows
+from retain.analytics.models.grouping import count_rows
 from retain.analytics.models.numerics import FitError, NotFittedError, maximise
 
 Array = npt.NDArray[np.float64]
@@ -25,7 +25,13 @@ Array = npt.NDArray[np.float64]
 @dataclass(frozen=True, slots=True)
 class _Spend:
     """Repeat buyers' (x, mean spend), with what does not depend on the parameters computed
-    once: the gamma-function terms depend on x alone, so they are taken per distinct x."""
+    once: the gamma-function terms depend on x alone, so they are taken per distinct x, and
+    the sums of x log m and log m are taken before the search.
+
+    Only log(gamma + x m) must be computed customer by customer in each evaluation; its sum,
+    and those of x log(gamma + x m), 1 / (gamma + x m) and x / (gamma + x m), are all the
+    likelihood and its gradient need of it, so an evaluation is a few passes over the rows.
+    """
 
     x: Array
     mx: Array  # x * mean spend: total repeat spend
@@ -34,13 +40,19 @@ class _Spend:
     log_xs: Array
     sum_log_m: float
     sum_x_log_m: float
+    total: Array  # scratch rows for gamma + x m and its log, reused by every evaluation
+    inverse: Array  # scratch rows for 1 / (gamma + x m)
 
     @classmethod
     def of(cls, x: Array, m: Array) -> _Spend:
-        by_x = group_rows(x)
+        by_x = count_rows(x)
         log_m = np.log(m)
         xs = by_x.columns[0]
-        return cls(x, x * m, xs, by_x.counts, np.log(xs), float(log_m.sum()), float(x @ log_m))
+        total, inverse = np.empty_like(x), np.empty_like(x)
+        # (x * log m).sum(), not x @ log m: a long dot product here, outside the search,
+        # would run on BLAS's threads (see numerics.one_blas_thread).
+        sum_x_log_m = float((x * log_m).sum())
+        return cls(x, x * m, xs, by_x.counts, np.log(xs), float(log_m.sum()), sum_x_log_m, total, inverse)
 
 
 def _value_and_gradient(params: Array, d: _Spend) -> tuple[float, Array]:
@@ -48,15 +60,19 @@ def _value_and_gradient(params: Array, d: _Spend) -> tuple[float, Array]:
     p, q, gamma = params
     px = p * d.xs
     shared = special.digamma(px + q)
-    log_total = np.log(gamma + d.mx)
+    total = np.add(d.mx, gamma, out=d.total)
+    inverse = np.reciprocal(total, out=d.inverse)
+    log_total = np.log(total, out=total)
+    sum_log, sum_x_log = log_total.sum(), d.x @ log_total
+    sum_inverse, sum_x_inverse = inverse.sum(), d.x @ inverse
     per_x = (
         special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma) + px * d.log_xs
     )
-    value = d.x_count @ per_x + p * d.sum_x_log_m - d.sum_log_m - (p * d.x + q) @ log_total
+    value = d.x_count @ per_x + p * d.sum_x_log_m - d.sum_log_m - (p * sum_x_log + q * sum_log)
     n = d.x_count.sum()
-    g_p = d.x_count @ (d.xs * (shared - special.digamma(px) + d.log_xs)) + d.sum_x_log_m - d.x @ log_total
-    g_q = d.x_count @ (shared - special.digamma(q)) + n * np.log(gamma) - log_total.sum()
-    g_gamma = n * q / gamma - (p * d.x + q) @ (1 / (gamma + d.mx))
+    g_p = d.x_count @ (d.xs * (shared - special.digamma(px) + d.log_xs)) + d.sum_x_log_m - sum_x_log
+    g_q = d.x_count @ (shared - special.digamma(q)) + n * np.log(gamma) - sum_log
+    g_gamma = n * q / gamma - (p * sum_x_inverse + q * sum_inverse)
     return float(value), np.array([g_p, g_q, g_gamma])
 
 
@@ -74,15 +90,17 @@ class GammaGammaModel:
         if x.shape != mean_spend.shape:
             raise ValueError("x and mean_spend must have the same length")
         usable = (x > 0) & (mean_spend > 0)
-        if usable.sum() < 2:
+        count = int(np.count_nonzero(usable))
+        if count < 2:
             raise FitError("too few repeat buyers with a positive spend to fit the spend model")
-        data = _Spend.of(x[usable], mean_spend[usable])
+        spend = mean_spend[usable]
+        data = _Spend.of(x[usable], spend)
 
-        start = np.array([1.0, 1.0, float(np.mean(mean_spend[usable]))])
+        start = np.array([1.0, 1.0, float(np.mean(spend))])
         self.params_, self.log_likelihood_ = maximise(
             lambda params: _value_and_gradient(params, data), start, "Gamma-Gamma", self.tol, self.max_iter
         )
-        self.n_customers_ = int(usable.sum())
+        self.n_customers_ = count
         return self
 
     def conditional_expected_spend(self, x: Array, mean_spend: Array) -> Array:

@@ -23,12 +23,23 @@ class Groups:
     inverse: Codes  # for each input row, the index of its distinct row (empty from count_rows)
 
 
+def whole_numbers(column: Array) -> tuple[Codes, Array] | None:
+    """For whole numbers in a small range (counts of days, of purchases), each value's code,
+    its distance from the smallest, and the value of each code; otherwise None."""
+    if column.size:
+        low, high = column.min(), column.max()
+        if low >= 0 and high < 2**24 and np.array_equal(column, np.trunc(column)):
+            codes = column.astype(np.intp)
+            codes -= int(low)
+            return codes, np.arange(low, high + 1, dtype=np.float64)
+    return None
+
+
 def _codes(column: Array) -> tuple[Codes, Array]:
-    """Each value's code and the value of each code. Small non-negative whole numbers are
-    their own codes; anything else is sorted once."""
-    small = column.size and column.min() >= 0 and column.max() < 2**24
-    if small and np.array_equal(column, np.trunc(column)):
-        return column.astype(np.intp), np.arange(int(column.max()) + 1, dtype=np.float64)
+    """Each value's code and the value of each code: whole numbers as ``whole_numbers``
+    codes them; anything else is sorted once."""
+    if (coded := whole_numbers(column)) is not None:
+        return coded
     values, inverse = np.unique(column, return_inverse=True)
     return inverse.astype(np.intp), values.astype(np.float64)
 
@@ -66,10 +77,14 @@ def _group(columns: tuple[Array, ...], inverse: bool) -> Groups:
             position = np.empty(span, dtype=np.intp)
             position[distinct] = np.arange(distinct.size)
             back = position[key]
-    elif inverse:
-        distinct, back, counts = np.unique(key, return_inverse=True, return_counts=True)
     else:
-        distinct, counts = np.unique(key, return_counts=True)
+        # Keys that fit in 32 bits sort about twice as fast.
+        sortable = key.astype(np.int32) if span <= 2**31 else key
+        if inverse:
+            distinct, back, counts = np.unique(sortable, return_inverse=True, return_counts=True)
+        else:
+            distinct, counts = np.unique(sortable, return_counts=True)
+        distinct = distinct.astype(np.int64)
     values = []
     for (_, lookup), size in zip(reversed(coded), reversed(sizes), strict=True):
         values.append(lookup[distinct % size])

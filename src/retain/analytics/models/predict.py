@@ -104,25 +104,27 @@ def score_customers(
             f"only {len(summary)} customers ordered by {as_of}; predictions need at least {MIN_CUSTOMERS}"
         )
     scale = 10 ** exponent(currency)
+    spend_per_order = summary.mean_repeat_spend / scale
     orders_model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
-    spend_model = GammaGammaModel().fit(summary.x, summary.mean_repeat_spend / scale)
+    spend_model = GammaGammaModel().fit(summary.x, spend_per_order)
     x, t_x, T = summary.x, summary.t_x, summary.T
     alive = orders_model.p_alive(x, t_x, T)
     pairs = group_rows(x, T)  # what the expectations depend on, besides P(alive)
     r, alpha, _, _ = orders_model.params_
     revenue = summary.revenue.astype(np.float64)
-    spend = spend_model.conditional_expected_spend(x, summary.mean_repeat_spend / scale) * scale
+    spend = spend_model.conditional_expected_spend(x, spend_per_order) * scale
     wait = np.round((alpha + T) / np.maximum(r + x - 1, 1e-9))
     expected = (alive >= 0.5) & (r + x > 1) & (wait < 1e6)
     next_order = np.full(x.shape, np.datetime64("NaT"), dtype="datetime64[D]")
     next_order[expected] = np.datetime64(as_of, "D") + wait[expected].astype("timedelta64[D]")
+    silent = orders_model.silent_if_alive(churn_horizon_days, *pairs.columns)[pairs.inverse]
     return Scores(
         as_of=as_of,
         horizon_days=horizon_days,
         currency=currency,
         customer_id=summary.customer_id,
         p_alive=alive,
-        churn_probability=1 - alive * (1 - orders_model.silent_if_alive(churn_horizon_days, x, T)),
+        churn_probability=1 - alive * (1 - silent),
         predicted_orders=orders_model.expected_if_alive(horizon_days, *pairs.columns)[pairs.inverse] * alive,
         expected_next_order=next_order,
         average_order_value=revenue / summary.orders,
@@ -142,10 +144,15 @@ def _discounted_orders(model: BetaGeoModel, pairs: Groups, horizon_days: int, ra
     month discounted to today at the yearly ``rate``."""
     x, T = pairs.columns
     months = max(1, round(horizon_days / DAYS_PER_MONTH))
+    ends = np.minimum(np.arange(1, months + 1) * DAYS_PER_MONTH, float(horizon_days))
+    # Several months' cumulative expectations per call, over (month, pair): one call for a
+    # year of a store's pairs, in blocks of months so the arrays stay small for any store.
+    block = max(1, 2**20 // max(x.size, 1))
     value = np.zeros_like(x)
     previous = np.zeros_like(x)
-    for month in range(1, months + 1):
-        cumulative = model.expected_if_alive(min(month * DAYS_PER_MONTH, float(horizon_days)), x, T)
-        value += (cumulative - previous) / (1 + rate) ** (month / 12)
-        previous = cumulative
+    for first in range(0, months, block):
+        cumulative = model.expected_if_alive(ends[first : first + block, np.newaxis], x, T)
+        for month, month_end in enumerate(cumulative, start=first + 1):
+            value += (month_end - previous) / (1 + rate) ** (month / 12)
+            previous = month_end
     return value

@@ -20,10 +20,12 @@ Unit = Literal["day", "week"]
 DAYS_PER_UNIT = {"day": 1.0, "week": 7.0}
 
 # One pass groups orders into (customer, day); a second groups days into customers. The
-# first day's spend is arg_min(spend, day), so no window over the days is needed.
+# first day's spend is arg_min(spend, day), so no window over the days is needed. A day's
+# spend is cast back to BIGINT (sum makes it a 128-bit HUGEINT, slower to sum again and to
+# hand over), and the columns leave as the types the arrays take, so none is converted.
 SUMMARY_SQL = """
 WITH days AS (
-    SELECT customer_id, {day} AS day, sum(net) AS spend, count(*) AS orders
+    SELECT customer_id, {day} AS day, sum(net)::BIGINT AS spend, count(*) AS orders
     FROM orders
     WHERE placed_at < $cutoff
     GROUP BY ALL
@@ -31,12 +33,12 @@ WITH days AS (
 )
 SELECT
     customer_id,
-    count(*) - 1 AS x,
-    date_diff('day', min(day), max(day)) AS t_x_days,
-    date_diff('day', min(day), $end) AS t_days,
+    (count(*) - 1)::DOUBLE AS x,
+    date_diff('day', min(day), max(day))::DOUBLE AS t_x_days,
+    date_diff('day', min(day), $end)::DOUBLE AS t_days,
     coalesce((sum(spend) - arg_min(spend, day)) / nullif(count(*) - 1, 0), 0) AS mean_repeat_spend,
-    sum(orders) AS orders,
-    sum(spend) AS revenue
+    sum(orders)::BIGINT AS orders,
+    sum(spend)::BIGINT AS revenue
 FROM days
 GROUP BY customer_id
 ORDER BY customer_id
