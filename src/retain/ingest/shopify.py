@@ -9,7 +9,7 @@ import polars as pl
 from retain.ingest.canonical import ParseSpec, canonical, first_row_of_order
 from retain.ingest.columns import match_columns, normalize
 from retain.ingest.files import ImportFileError
-from retain.ingest.table import read_strings
+from retain.ingest.table import in_runs, read_strings, run_head
 
 NAME = "shopify"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"  # 2025-12-06 10:37:33 -0500
@@ -49,16 +49,28 @@ def looks_like(header: list[str]) -> bool:
     return {"name", "lineitem name", "lineitem quantity"} <= names
 
 
+def _order_key(frame: pl.DataFrame, name_column: str, id_column: str | None) -> pl.Expr:
+    """Orders are identified by Id, which only the first row of an order carries, else by Name."""
+    name = pl.col(name_column)
+    if id_column is None:
+        return name
+    ident = pl.col(id_column)
+    head = run_head(name_column)
+    if in_runs(frame, name_column, ident.is_null() | ident.gather(head).is_not_null()):
+        # Each order's rows together, and an Id on a row only when the order's first row
+        # has one: the order's first Id is its first row's.
+        return pl.coalesce(ident.gather(head), name)
+    # (``first(ignore_nulls=True)`` is ``drop_nulls().first()`` in a third less time.)
+    return pl.coalesce(ident.first(ignore_nulls=True).over(name), name)
+
+
 def read(source: Path, header: list[str], delimiter: str) -> tuple[pl.DataFrame, ParseSpec]:
     sources = match_columns(header, ALIASES)
     missing = [ALIASES[f][0] for f in REQUIRED if f not in sources]
     if missing:
         raise ImportFileError(f"not a Shopify order export: missing column(s) {', '.join(missing)}")
     frame = read_strings(source, header, list(dict.fromkeys(sources.values())), delimiter)
-    name, ident = pl.col(sources["__name"]), pl.col(sources["__id"]) if "__id" in sources else None
-    # Orders are identified by Id, which only the first row of an order carries, else by Name.
-    key = name if ident is None else pl.coalesce(ident.drop_nulls().first().over(name), name)
-    frame = frame.with_columns(key.alias("__order_key"))
+    frame = frame.with_columns(_order_key(frame, sources["__name"], sources.get("__id")).alias("__order_key"))
     fields = {f: c for f, c in sources.items() if not f.startswith("__")} | {"order_key": "__order_key"}
     spec = ParseSpec(
         date_format=DATE_FORMAT,

@@ -53,6 +53,30 @@ def _read_exact(data: bytes, header: list[str], columns: list[str], delimiter: s
     return frame.with_columns(pl.Series(BAD, bad, dtype=pl.String)).with_row_index(RECORD)
 
 
+def run_start(key: str) -> pl.Expr:
+    """True on the first row of each run of rows with the same ``key`` (nulls alike)."""
+    return pl.col(key).ne_missing(pl.col(key).shift(1))
+
+
+def run_head(key: str) -> pl.Expr:
+    """The position (0-based) of the first row of the row's run of the same ``key``."""
+    return pl.when(run_start(key)).then(pl.int_range(pl.len())).forward_fill()
+
+
+def in_runs(frame: pl.DataFrame, key: str, *conditions: pl.Expr) -> bool:
+    """Whether each value of ``key`` is one run of rows, and ``conditions`` hold on all.
+
+    Exports list each order's rows together. Then a value taken from each run's first
+    row is what a per-order window would give, at a fraction of the cost of grouping.
+    """
+    runs, groups, *held = frame.select(
+        run_start(key).sum().alias("__runs"),
+        pl.col(key).n_unique().alias("__groups"),
+        *(condition.all().alias(f"__held{i}") for i, condition in enumerate(conditions)),
+    ).row(0)
+    return bool(runs == groups and all(held))
+
+
 def line_numbers(data: bytes, delimiter: str) -> pl.DataFrame:
     """``__record`` -> ``__line`` for every record, honouring quoted line breaks."""
     reader = csv.reader(io.StringIO(data.decode("utf-8")), delimiter=delimiter)

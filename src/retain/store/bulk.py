@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 from retain.domain.imports import ImportCounts
 from retain.service.batch import OrderBatch
 from retain.service.ports import Progress
-from retain.store.bulk_base import LOOKUP_CHUNK, BulkWriter
+from retain.store.bulk_base import LOOKUP_CHUNK, WRITE_CHUNK, BulkWriter
 from retain.store.tables import customers, order_lines, orders, products
 
 CONSENT_SOURCE = "order import"
@@ -18,8 +20,20 @@ class BulkOrderWriter(BulkWriter):
         counts = ImportCounts()
         customer_ids = self._customers(batch.customers, counts)
         product_ids = self._products(batch.products, counts)
-        order_ids = self._orders(batch.orders, customer_ids, counts, progress)
-        self._lines(batch.lines, order_ids, product_ids, counts, progress)
+        new, changed = self._order_rows(batch.orders, customer_ids, counts)
+        order_ids = pl.concat([new.select("external_id", "id"), changed.select("external_id", "id")]).rename(
+            {"external_id": "order_external_id", "id": "order_id"}
+        )
+        if batch.lines.height < WRITE_CHUNK:
+            self._write_orders(new, changed, progress)
+            self._lines(_line_rows(batch.lines, order_ids, product_ids), counts, progress)
+            return counts
+        # The lines' joins are Polars work, which lets go of the interpreter, as SQLite
+        # does at every statement: they are done while the orders are written.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            joined = pool.submit(_line_rows, batch.lines, order_ids, product_ids)
+            self._write_orders(new, changed, progress)
+            self._lines(joined.result(), counts, progress)
         return counts
 
     # -- customers ------------------------------------------------------------------
@@ -103,10 +117,10 @@ class BulkOrderWriter(BulkWriter):
 
     # -- orders and lines -----------------------------------------------------------
 
-    def _orders(
-        self, batch: pl.DataFrame, customer_ids: pl.DataFrame, counts: ImportCounts, progress: Progress
-    ) -> pl.DataFrame:
-        """Writes new and changed orders; returns external_id -> order_id of those written."""
+    def _order_rows(
+        self, batch: pl.DataFrame, customer_ids: pl.DataFrame, counts: ImportCounts
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(new orders with their ids, changed orders) to write; the rest are unchanged."""
         existing = self.lookup(orders, "external_id", batch["external_id"].to_list(), "id", "content_hash")
         rows = batch.join(customer_ids, on="customer_key", how="left").drop("customer_key")
         rows = rows.join(existing.rename({"content_hash": "__old_hash"}), on="external_id", how="left")
@@ -116,12 +130,18 @@ class BulkOrderWriter(BulkWriter):
         counts.orders_created = new.height
         counts.orders_updated = changed.height
         counts.orders_unchanged = rows.height - new.height - changed.height
+        return new, changed.drop("__old_hash")
+
+    def _write_orders(self, new: pl.DataFrame, changed: pl.DataFrame, progress: Progress) -> None:
+        """Inserts the new orders; updates the changed ones and drops their old lines."""
         self.insert(orders, new, progress)
-        self.update(orders, changed.drop("__old_hash", "external_id"))
+        self.update(orders, changed.drop("external_id"))
         self._delete_lines(changed["id"].to_list())
-        return pl.concat([new.select("external_id", "id"), changed.select("external_id", "id")]).rename(
-            {"external_id": "order_external_id", "id": "order_id"}
-        )
+
+    def _lines(self, rows: pl.DataFrame, counts: ImportCounts, progress: Progress) -> None:
+        """Inserts the lines of the orders written (``_line_rows``)."""
+        self.insert(order_lines, rows, progress)
+        counts.lines_written = rows.height
 
     def _delete_lines(self, order_ids: list[int]) -> None:
         for start in range(0, len(order_ids), LOOKUP_CHUNK):
@@ -131,27 +151,20 @@ class BulkOrderWriter(BulkWriter):
                 f"DELETE FROM {order_lines.name} WHERE order_id IN ({marks})", tuple(part)
             )
 
-    def _lines(
-        self,
-        batch: pl.DataFrame,
-        order_ids: pl.DataFrame,
-        product_ids: pl.DataFrame,
-        counts: ImportCounts,
-        progress: Progress,
-    ) -> None:
-        rows = (
-            batch.join(order_ids, on="order_external_id", how="inner")
-            .join(product_ids, on="product_key", how="left")
-            .select(
-                "order_id",
-                "position",
-                "product_id",
-                "sku",
-                "title",
-                "quantity",
-                "unit_price",
-                "line_discount",
-            )
+
+def _line_rows(batch: pl.DataFrame, order_ids: pl.DataFrame, product_ids: pl.DataFrame) -> pl.DataFrame:
+    """The lines of the orders written (new and changed), as ``order_lines`` rows."""
+    return (
+        batch.join(order_ids, on="order_external_id", how="inner")
+        .join(product_ids, on="product_key", how="left")
+        .select(
+            "order_id",
+            "position",
+            "product_id",
+            "sku",
+            "title",
+            "quantity",
+            "unit_price",
+            "line_discount",
         )
-        self.insert(order_lines, rows, progress)
-        counts.lines_written = rows.height
+    )

@@ -9,7 +9,8 @@ the table's sequence.
 
 from __future__ import annotations
 
-from itertools import chain
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -23,6 +24,9 @@ WRITE_CHUNK = 50_000
 ROWS_PER_INSERT = 50
 SQLITE_PARAMETERS = 32_000  # below SQLite's default limit of 32,766 bound parameters
 _UTC = pl.Datetime("us", "UTC")
+_CACHE_SET = "retain_cache_size_set"  # in the connection's info: the pragma below was run
+_NULL = float("nan")  # what SQLite stores as NULL, see ``flat_values``
+_FEW = 1000
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"  # how SQLAlchemy stores DateTime on SQLite
 # The polars type of every column a writer reads back.
 _POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -39,12 +43,23 @@ class BulkWriter:
         self.connection = connection
         self._sqlite = connection.dialect.name == "sqlite"
         self._mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        if self._sqlite:
+        self._filled: set[str] = set()  # tables seen holding rows
+        if self._sqlite and not connection.info.get(_CACHE_SET):
             # A bigger page cache keeps index inserts in memory for the length of the import.
+            # It stays with the connection, which the pool hands out again: set once.
             connection.exec_driver_sql("PRAGMA cache_size = -262144")
+            connection.info[_CACHE_SET] = True
 
     def is_empty(self, table: Table) -> bool:
-        return self.connection.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is None
+        # A table once seen holding rows is taken to hold some still: were it emptied
+        # since, a lookup would find nothing all the same, and an insert would only miss
+        # building its indexes at the end.
+        if table.name in self._filled:
+            return False
+        if self.connection.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1").first() is None:
+            return True
+        self._filled.add(table.name)
+        return False
 
     def lookup(self, table: Table, key: str, values: list[Any], *columns: str) -> pl.DataFrame:
         """Existing rows of ``table`` whose ``key`` is among ``values``."""
@@ -71,6 +86,8 @@ class BulkWriter:
         # SQLite hands back datetimes and dates as the text SQLAlchemy stored.
         textual = [n for n, t in schema.items() if t == _UTC or t == pl.Date]
         frame = pl.DataFrame(found, schema=schema | dict.fromkeys(textual, pl.String), orient="row")
+        if not textual:
+            return frame
         return frame.with_columns(
             pl.col(n).str.to_datetime(_SQLITE_DATETIME, time_unit="us", time_zone="UTC")
             if schema[n] == _UTC
@@ -99,6 +116,8 @@ class BulkWriter:
             return frame
         stamps = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
         dates = [c for c, t in frame.schema.items() if t == pl.Date]
+        if not stamps and not dates:
+            return frame  # even a query with nothing to do costs a small batch its time
         return frame.with_columns(
             pl.col(stamps).dt.convert_time_zone("UTC").dt.strftime(_SQLITE_DATETIME),
             pl.col(dates).dt.strftime("%Y-%m-%d"),
@@ -113,6 +132,7 @@ class BulkWriter:
         for index in deferred:
             index.drop(self.connection)
         self.write_rows(table, frame, progress)
+        self._filled.add(table.name)
         for index in deferred:
             index.create(self.connection)
 
@@ -120,20 +140,16 @@ class BulkWriter:
         if self.connection.dialect.driver == "psycopg":
             self.copy(table, frame, progress)
             return
-        rows = self.sql_values(frame)
-        width = rows.width
+        width = frame.width
         # Many rows per INSERT: SQLite steps and resets a statement once per execution,
         # so 50 rows a statement insert 40% faster than one.
         per_statement = max(1, min(ROWS_PER_INSERT, SQLITE_PARAMETERS // width))
-        head = f"INSERT INTO {table.name} ({', '.join(rows.columns)}) VALUES "
+        head = f"INSERT INTO {table.name} ({', '.join(frame.columns)}) VALUES "
         one = f"({', '.join([self._mark] * width)})"
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            for start in range(0, rows.height, WRITE_CHUNK):
-                part = rows.slice(start, WRITE_CHUNK)
-                values = list(
-                    chain.from_iterable(zip(*(part[c].to_list() for c in part.columns), strict=True))
-                )
+            for start, part in zip(range(0, frame.height, WRITE_CHUNK), self._sql_chunks(frame), strict=True):
+                values = self.flat_values(part)
                 step = per_statement * width
                 whole = len(values) // step * step
                 cursor.executemany(
@@ -141,12 +157,70 @@ class BulkWriter:
                     (values[i : i + step] for i in range(0, whole, step)),
                 )
                 cursor.executemany(
-                    head + one, (tuple(values[i : i + width]) for i in range(whole, len(values), width))
+                    head + one, (values[i : i + width] for i in range(whole, len(values), width))
                 )
                 if progress is not None:
-                    progress(table.name, min(start + WRITE_CHUNK, rows.height), rows.height)
+                    progress(table.name, min(start + WRITE_CHUNK, frame.height), frame.height)
         finally:
             cursor.close()
+
+    def _sql_chunks(self, frame: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        """``sql_values`` of each ``WRITE_CHUNK`` rows of the frame, in order.
+
+        The next chunk is converted by a thread while the current one is written: Polars
+        formats datetimes without holding the interpreter, and SQLite lets go of it at
+        every statement, so the conversion costs the writer nothing.
+        """
+        if frame.height <= WRITE_CHUNK:
+            if frame.height:
+                yield self.sql_values(frame)
+            return
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ahead = pool.submit(self.sql_values, frame.slice(0, WRITE_CHUNK))
+            for start in range(WRITE_CHUNK, frame.height + WRITE_CHUNK, WRITE_CHUNK):
+                part = ahead.result()
+                if start < frame.height:
+                    ahead = pool.submit(self.sql_values, frame.slice(start, WRITE_CHUNK))
+                yield part
+
+    def flat_values(self, frame: pl.DataFrame) -> list[Any]:
+        """The frame's cells row after row in one list, ready to be cut into statements.
+
+        Each column fills every ``width``-th slot of the list: no tuple per row. On SQLite,
+        nulls go to the driver as NaN and booleans as integers: the driver binds NULL and
+        booleans only after looking for an adapter (a tuple built and a dict searched per
+        value, seven times the cost of an integer), while SQLite stores a bound NaN as NULL
+        and a boolean is stored as the integer it is either way.
+        """
+        width, height = frame.width, frame.height
+        values: list[Any] = [None] * (width * height)
+        for position, column in enumerate(frame.iter_columns()):
+            if self._sqlite and column.dtype == pl.Boolean:
+                column = column.cast(pl.Int64)
+            values[position::width] = self._cells(column) if self._sqlite else column.to_list()
+        return values
+
+    @staticmethod
+    def _cells(column: pl.Series) -> list[Any]:
+        """The column's values, NaN for null."""
+        nulls, height = column.null_count(), column.len()
+        if nulls == 0:
+            return column.to_list()
+        if nulls == height:
+            return [_NULL] * height
+        if height <= _FEW:  # a Python loop over a few values beats another Polars call
+            return [_NULL if value is None else value for value in column.to_list()]
+        if nulls * 2 <= height:  # mostly values: take them all, then mark the nulls
+            cells = column.to_list()
+            for index in column.is_null().arg_true().to_list():
+                cells[index] = _NULL
+            return cells
+        cells = [_NULL] * height  # mostly nulls: start from nulls, then place the values
+        for index, value in zip(
+            column.is_not_null().arg_true().to_list(), column.drop_nulls().to_list(), strict=True
+        ):
+            cells[index] = value
+        return cells
 
     def copy(self, table: Table, frame: pl.DataFrame, progress: Progress | None) -> None:
         """PostgreSQL's COPY, inside the current transaction: an order of magnitude faster."""
