@@ -20,12 +20,13 @@ from zoneinfo import ZoneInfo
 from retain.domain.conditions import Condition, compile_rule, fields_of, holds
 from retain.domain.flow_runs import (
     RULE_FIELDS,
+    Entrants,
     Event,
     History,
     Outcome,
     Run,
     advance,
-    in_holdout,
+    holdouts,
     may_enter,
 )
 from retain.domain.flows import (
@@ -53,7 +54,7 @@ class FlowStore(Protocol):
 
     def history(self, flow: str, customer_ids: Sequence[int]) -> dict[int, History]: ...
 
-    def enter(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def enter(self, now: datetime, entrants: Sequence[Entrants]) -> None: ...
 
     def claim(
         self, owner: str, now: datetime, lease: timedelta, limit: int, flows: Sequence[str] = ()
@@ -227,8 +228,8 @@ def _plan(
                 members = uow.segments.members(trigger.segment) if trigger.segment else triggers.everyone()
                 for customer in sorted(members):
                     chosen.setdefault(customer, {})
-        for flow in flows.values():
-            _enter(flow, candidates[flow.name], uow, now, currency, report)
+        entrants = [_entrants(f, candidates[f.name], uow, now, currency, report) for f in flows.values()]
+        uow.flows.enter(now, entrants)
         uow.commit()
 
 
@@ -273,18 +274,18 @@ def _days(cursor: str | None, today: date) -> list[date]:
     return [last + timedelta(days=n) for n in range(1, (today - last).days + 1)]
 
 
-def _enter(
+def _entrants(
     flow: Flow,
     chosen: Mapping[int, dict[str, Any]],
     uow: FlowSession,
     now: datetime,
     currency: str,
     report: PlanReport,
-) -> None:
-    if not chosen:
-        return
+) -> Entrants:
+    """Who of ``chosen`` enters ``flow``: those the re-entry policy lets in and the entry
+    conditions admit, with their entry numbers and holdout."""
     ids = sorted(chosen)
-    history = uow.flows.history(flow.name, ids)
+    history = uow.flows.history(flow.name, ids) if ids else {}
     ids = [
         c for c in ids if c not in history or may_enter(flow, history[c].last_entered, history[c].active, now)
     ]
@@ -292,21 +293,14 @@ def _enter(
         rule = compile_rule(flow.entry, RULE_FIELDS)
         facts = uow.triggers.facts(ids, now, currency, fields_of(rule))
         ids = [c for c in ids if holds(rule, {**facts.get(c, {}), **chosen[c]})]
-    rows = []
-    for customer in ids:
-        past = history.get(customer)
-        entry_no = (past.entries if past else 0) + 1
-        held = in_holdout(flow.name, customer, entry_no, flow.holdout)
-        rows.append(
-            {
-                "flow": flow.name, "customer_id": customer, "entry_no": entry_no, "entered_at": now,
-                "holdout": held, "state": "holdout" if held else "active", "step": 0,
-                "next_run_at": None if held else now, "context": chosen[customer],
-                "finished_at": now if held else None,
-            }
-        )  # fmt: skip
-        (report.held_out if held else report.entered).add(flow.name)
-    uow.flows.enter(rows)
+    entry_nos = [history[c].entries + 1 if c in history else 1 for c in ids]
+    held = holdouts(flow.name, ids, entry_nos, flow.holdout)
+    out = sum(held)
+    if out:
+        report.held_out.add(flow.name, out)
+    if len(ids) > out:
+        report.entered.add(flow.name, len(ids) - out)
+    return Entrants(flow.name, ids, entry_nos, held, [chosen[c] for c in ids])
 
 
 def work(

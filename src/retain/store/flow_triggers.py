@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Collection, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, extract, func, insert, not_, or_, select
@@ -20,6 +20,58 @@ ORDER_FACTS = frozenset(
     {"orders", "revenue", "average_order_value", "days_since_first_order", "days_since_last_order"}
 )
 SCORE_FACTS = frozenset({"p_alive", "churn_probability", "predicted_orders", "predicted_clv"})
+_ORDER_FACTS = (
+    "SELECT customer_id, count(*), sum(total - refunded), min(placed_at), max(placed_at), max(currency)"
+    " FROM orders WHERE customer_id {ids} AND cancelled_at IS NULL AND placed_at <= ? GROUP BY customer_id"
+)
+_SCORE_FACTS = (
+    "SELECT customer_id, p_alive, churn_probability, predicted_orders, predicted_clv"
+    " FROM customer_scores WHERE customer_id {ids}"
+)
+
+
+def rows_among(connection: Connection, sql: str, ids: Sequence[Any], *params: Any) -> list[Any]:
+    """The rows of ``sql`` for the ``ids`` its ``{ids}`` stands for, each result fetched whole.
+
+    Straight to the driver: through SQLAlchemy, a parameter compiled per id and a row built
+    and processed per result were most of what planning a day cost. ``{ids}`` becomes one
+    array parameter (``= ANY``) on PostgreSQL, ``IN (?, ...)`` over chunks of ids on SQLite.
+    ``sql`` marks its other ``params`` with ``?``, in order; the ids take their place among
+    them. Times go in as ``stamp`` makes them and come back as ``utc`` reads them.
+    """
+    if not ids:
+        return []
+    before = sql[: sql.index("{ids}")].count("?")
+    head, tail = params[:before], params[before:]
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            cursor.execute(sql.replace("?", "%s").format(ids="= ANY(%s)"), (*head, list(ids), *tail))
+            return list(cursor.fetchall())
+        found: list[Any] = []
+        for part in chunks(ids):
+            cursor.execute(sql.format(ids=f"IN ({', '.join('?' * len(part))})"), (*head, *part, *tail))
+            found.extend(cursor.fetchall())
+        return found
+    finally:
+        cursor.close()
+
+
+def stamp(moment: datetime, connection: Connection) -> Any:
+    """``moment`` as the driver takes it for a time column: naive UTC text on SQLite, as
+    SQLAlchemy stores it there (so text comparisons order it right), itself elsewhere."""
+    if connection.dialect.name != "sqlite":
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def utc(value: Any) -> Any:
+    """A time column's value as the driver returned it, as an aware UTC datetime (None stays)."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite: naive UTC text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 class SqlTriggers:
@@ -114,9 +166,40 @@ class SqlTriggers:
                 extract("day", customers.c.birthday) == day.day,
             )
         elif field == "first_order_anniversary":
+            return self._first_order_anniversaries(day)
+        elif field == "expected_next_order":
+            query = select(customer_scores.c.customer_id).where(customer_scores.c.expected_next_order == day)
+        else:
+            raise ValueError(f"no customer date {field!r}")
+        return sorted(self.connection.scalars(query))
+
+    def _first_order_anniversaries(self, day: date) -> list[int]:
+        """Customers whose first order that was not cancelled fell on ``day``'s month and
+        day, in an earlier year (month and day as the database reads them).
+
+        Grouping every order by customer read the whole table each day; only customers
+        with an order within a day of that date in some year can qualify (a day either side
+        for the database's time zone), found through the index on ``placed_at``, and only
+        their orders are grouped."""
+        earliest = self.connection.scalar(select(func.min(orders.c.placed_at)))
+        if earliest is None:
+            return []
+        windows = []
+        for year in range(earliest.year - 1, day.year):
+            try:
+                start = datetime.combine(day.replace(year=year), time(), tzinfo=UTC) - timedelta(days=1)
+            except ValueError:  # 29 February, in a year without one
+                continue
+            windows.append(and_(orders.c.placed_at >= start, orders.c.placed_at < start + timedelta(days=3)))
+        if not windows:
+            return []
+        near = select(orders.c.customer_id).where(or_(*windows), orders.c.cancelled_at.is_(None))
+        candidates = sorted(set(self.connection.scalars(near)))
+        found: list[int] = []
+        for part in chunks(candidates):
             first = (
                 select(orders.c.customer_id, func.min(orders.c.placed_at).label("first_at"))
-                .where(orders.c.cancelled_at.is_(None))
+                .where(among(orders.c.customer_id, part, self._postgres), orders.c.cancelled_at.is_(None))
                 .group_by(orders.c.customer_id)
                 .subquery()
             )
@@ -125,11 +208,8 @@ class SqlTriggers:
                 extract("day", first.c.first_at) == day.day,
                 extract("year", first.c.first_at) < day.year,
             )
-        elif field == "expected_next_order":
-            query = select(customer_scores.c.customer_id).where(customer_scores.c.expected_next_order == day)
-        else:
-            raise ValueError(f"no customer date {field!r}")
-        return sorted(self.connection.scalars(query))
+            found.extend(self.connection.scalars(query))
+        return sorted(found)
 
     def scored(
         self,
@@ -163,50 +243,26 @@ class SqlTriggers:
         last order, and the latest scores; only the kinds ``fields`` names, when given."""
         found: dict[int, dict[str, Any]] = {c: {} for c in customer_ids}
         wanted = set(fields) if fields is not None else ORDER_FACTS | SCORE_FACTS
-        for part in chunks(sorted(set(customer_ids))):
-            if wanted & ORDER_FACTS:
-                self._order_facts(part, now, found)
-            if not wanted & SCORE_FACTS:
-                continue
-                select(
-                    orders.c.customer_id,
-                    func.count(),
-                    func.sum(orders.c.total - orders.c.refunded),
-                    func.min(orders.c.placed_at),
-                    func.max(orders.c.placed_at),
-                    func.max(orders.c.currency),
-                )
-            scores = select(
-                customer_scores.c.customer_id, customer_scores.c.p_alive, customer_scores.c.churn_probability,
-                customer_scores.c.predicted_orders, customer_scores.c.predicted_clv, customer_scores.c.model,
-            ).where(among(customer_scores.c.customer_id, part, self._postgres))  # fmt: skip
-            for row in self.connection.execute(scores):
-                found[row.customer_id].update(
-                    p_alive=row.p_alive, churn_probability=row.churn_probability,
-                    predicted_orders=row.predicted_orders,
-                    predicted_clv=float(to_decimal(row.predicted_clv, currency)),
+        ids = sorted(found)
+        if wanted & ORDER_FACTS:
+            rows = rows_among(self.connection, _ORDER_FACTS, ids, stamp(now, self.connection))
+            for customer, count, net, first, last, spent in rows:
+                revenue = float(to_decimal(int(net or 0), spent))
+                found[customer].update(
+                    orders=int(count), revenue=revenue, average_order_value=revenue / int(count),
+                    days_since_first_order=(now - utc(first)).days,
+                    days_since_last_order=(now - utc(last)).days,
+                )  # fmt: skip
+        if wanted & SCORE_FACTS:
+            for customer, p_alive, churn, predicted, clv in rows_among(self.connection, _SCORE_FACTS, ids):
+                found[customer].update(
+                    p_alive=p_alive, churn_probability=churn, predicted_orders=predicted,
+                    predicted_clv=float(to_decimal(clv, currency)),
                 )  # fmt: skip
         if wanted & ORDER_FACTS:
             for customer in found:
                 found[customer].setdefault("orders", 0)
         return found
-
-    def _order_facts(self, part: Sequence[int], now: datetime, found: dict[int, dict[str, Any]]) -> None:
-        query = (
-            select(
-                orders.c.customer_id, func.count(), func.sum(orders.c.total - orders.c.refunded),
-                func.min(orders.c.placed_at), func.max(orders.c.placed_at), func.max(orders.c.currency),
-            )
-            .where(among(orders.c.customer_id, part, self._postgres), orders.c.cancelled_at.is_(None))
-            .where(orders.c.placed_at <= now)
-            .group_by(orders.c.customer_id)
-        )  # fmt: skip
-        for customer, count, net, first, last, currency in self.connection.execute(query):
-            revenue = float(to_decimal(int(net or 0), currency))
-            found[customer].update(
-                orders=int(count), revenue=revenue, average_order_value=revenue / int(count),
-                days_since_first_order=(now - first).days, days_since_last_order=(now - last).days,
-            )  # fmt: skip
 
     def timezones(self, customer_ids: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Integer, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, text, update
 
-from retain.domain.flow_runs import History, Outcome, Queued, Run, offer_spec
+from retain.domain.flow_runs import Entrants, History, Outcome, Queued, Run, offer_spec
 from retain.domain.loyalty import Change
 from retain.store.bulk_base import BulkWriter
 from retain.store.discounts import SqlDiscountCodes
+from retain.store.flow_triggers import rows_among, utc
 from retain.store.loyalty import REFERRAL_CODE_DAYS, SqlLoyalty
 from retain.store.sets import among, chunks
 from retain.store.tables import (
@@ -67,34 +68,28 @@ class SqlFlows:
     # --- entering ------------------------------------------------------------------------
 
     def history(self, flow: str, customer_ids: Sequence[int]) -> dict[int, History]:
-        found: dict[int, History] = {}
-        for part in chunks(sorted(set(customer_ids))):
-            query = (
-                select(
-                    flow_entries.c.customer_id,
-                    func.max(flow_entries.c.entered_at),
-                    func.max(flow_entries.c.entry_no),
-                    func.sum((flow_entries.c.state == "active").cast(Integer)),
-                )
-                .where(flow_entries.c.flow == flow, among(flow_entries.c.customer_id, part, self._postgres))
-                .group_by(flow_entries.c.customer_id)
-            )
-            for customer, last, entries, active in self.connection.execute(query):
-                found[customer] = History(last, bool(active), int(entries))
-        return found
+        rows = rows_among(self.connection, _HISTORY, sorted(set(customer_ids)), flow)
+        return {c: History(utc(last), bool(active), int(entries)) for c, last, entries, active in rows}
 
-    def enter(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert new runs: as tuples straight to the driver (COPY on PostgreSQL), since a day
-        can enter hundreds of thousands of customers and per-row processing was most of it."""
-        if not rows:
+    def enter(self, now: datetime, entrants: Sequence[Entrants]) -> None:
+        """Insert new runs, every flow's at once: column by column to the driver (COPY on
+        PostgreSQL), since a day can enter hundreds of thousands of customers and per-row
+        processing was most of it."""
+        frames = [_entry_frame(one) for one in entrants if one.customers]
+        if not frames:
             return
-        frame = pl.DataFrame(
-            {column: [row[column] for row in rows] for column in _ENTRY_COLUMNS if column != "context"}
-            | {"context": [json.dumps(row["context"]) for row in rows]},
-            schema=_ENTRY_SCHEMA,
-        )
+        at = pl.lit(now.astimezone(UTC), dtype=_UTC)
+        held = pl.col("holdout")
+        frame = pl.concat(frames).select(
+            "flow", "customer_id", "entry_no", at.alias("entered_at"), "holdout",
+            pl.when(held).then(pl.lit("holdout")).otherwise(pl.lit("active")).alias("state"),
+            pl.lit(0, dtype=pl.Int64).alias("step"),
+            pl.when(held).then(None).otherwise(at).alias("next_run_at"),
+            pl.when(held).then(at).otherwise(None).alias("finished_at"),
+            "context",
+        )  # fmt: skip
         BulkWriter(self.connection).write_rows(flow_entries, frame, None)
-        if self._postgres and len(rows) > 10_000:
+        if self._postgres and frame.height > 10_000:
             # Fresh statistics, or the planner misjudges the claim query after a big entry.
             self.connection.execute(text("ANALYZE flow_entries"))
 
@@ -227,14 +222,20 @@ class SqlFlows:
     # --- reacting to events --------------------------------------------------------------
 
     def exit_on(self, flow: str, events: Sequence[tuple[int, datetime, str]], now: datetime) -> int:
-        """End the active runs of ``flow`` whose customer had one of the events after entering."""
-        if not events:
-            return 0
-        rows = [
-            {"b_flow": flow, "b_customer": customer, "b_at": at, "exit_reason": event, "finished_at": now}
-            for customer, at, event in events
-        ]
-        return int(self.connection.execute(_EXIT, rows).rowcount)
+        """End the active runs of ``flow`` whose customer had one of the events after entering;
+        a run ends for the first of them, in the order given."""
+        happened: dict[int, list[tuple[datetime, str]]] = {}
+        for customer, at, event in events:
+            happened.setdefault(customer, []).append((at, event))
+        # Only the runs there are: one read, rather than an UPDATE tried per event.
+        runs = rows_among(self.connection, _ACTIVE, sorted(happened), flow)
+        rows = []
+        for entry_id, customer, entered_at in sorted(runs, key=lambda run: int(run[0])):
+            entered = utc(entered_at)
+            reason = next((event for at, event in happened[customer] if entered <= at), None)
+            if reason is not None:
+                rows.append({"b_id": entry_id, "exit_reason": reason, "finished_at": now})
+        return int(self.connection.execute(_EXIT, rows).rowcount) if rows else 0
 
     def wake(self, flow: str, events: Sequence[tuple[int, datetime, str]], now: datetime) -> int:
         """Runs of ``flow`` waiting for one of the events: due now, with the event noted."""
@@ -391,12 +392,21 @@ class SqlFlows:
 
 
 _UTC = pl.Datetime("us", "UTC")
-_ENTRY_SCHEMA: dict[str, Any] = {
-    "flow": pl.String, "customer_id": pl.Int64, "entry_no": pl.Int64, "entered_at": _UTC,
-    "holdout": pl.Boolean, "state": pl.String, "step": pl.Int64, "next_run_at": _UTC, "finished_at": _UTC,
+_ENTRANTS = {
+    "flow": pl.String, "customer_id": pl.Int64, "entry_no": pl.Int64, "holdout": pl.Boolean,
     "context": pl.String,
 }  # fmt: skip
-_ENTRY_COLUMNS = tuple(_ENTRY_SCHEMA)
+
+
+def _entry_frame(entrants: Entrants) -> pl.DataFrame:
+    """One flow's entrants as columns; contexts as JSON text ("{}" for the many empty ones)."""
+    contexts = ["{}" if not context else json.dumps(context) for context in entrants.contexts]
+    return pl.DataFrame(
+        [[entrants.flow] * len(entrants.customers), entrants.customers, entrants.entry_nos, entrants.holdouts,
+         contexts],
+        schema=_ENTRANTS, orient="col",
+    )  # fmt: skip
+
 
 # Statements run once per batch, with one set of parameters per row.
 _MOVE = (
@@ -406,13 +416,17 @@ _MOVE = (
 )
 _EXIT = (
     update(flow_entries)
-    .where(
-        flow_entries.c.flow == bindparam("b_flow"),
-        flow_entries.c.customer_id == bindparam("b_customer"),
-        flow_entries.c.state == "active",
-        flow_entries.c.entered_at <= bindparam("b_at"),
-    )
+    .where(flow_entries.c.id == bindparam("b_id"), flow_entries.c.state == "active")
     .values(state="exited", next_run_at=None)
+)
+# Read through ``rows_among``: ``{ids}`` stands for the customers.
+_HISTORY = (
+    "SELECT customer_id, max(entered_at), max(entry_no), sum(CASE WHEN state = 'active' THEN 1 ELSE 0 END)"
+    " FROM flow_entries WHERE flow = ? AND customer_id {ids} GROUP BY customer_id"
+)
+_ACTIVE = (
+    "SELECT id, customer_id, entered_at FROM flow_entries"
+    " WHERE flow = ? AND state = 'active' AND customer_id {ids}"
 )
 _WAKE = update(flow_entries).where(flow_entries.c.id == bindparam("b_id")).values(waiting_for=None)
 
