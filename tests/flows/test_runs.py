@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from retain.domain.flow_runs import Run, advance, in_holdout, may_enter, next_local_time
+from retain.domain.flow_runs import Run, advance, holdouts, in_holdout, may_enter, next_local_time
 from retain.flows.reader import read_flow
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday
@@ -85,6 +87,41 @@ def test_holdout_is_deterministic_and_about_the_share() -> None:
     assert first == [in_holdout("sample", c, 1, 0.1) for c in range(20_000)]
     assert 0.09 < sum(first) / len(first) < 0.11
     assert first != [in_holdout("other", c, 1, 0.1) for c in range(20_000)]
+
+
+def _share_of(flow: str, customer: int, entry_no: int) -> float:
+    """The share at which this entry stops being held out: its hash, as ``in_holdout`` reads it."""
+    digest = hashlib.sha256(f"{flow}:{customer}:{entry_no}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@pytest.mark.parametrize(
+    "share",
+    [
+        0.0,
+        -0.5,
+        1.0,
+        1.5,
+        0.1,
+        0.5,
+        0.999,
+        1e-9,
+        _share_of("sample", 7, 2),
+        math.nextafter(_share_of("sample", 7, 2), 1),
+    ],
+)
+def test_holding_out_many_entries_answers_as_one_at_a_time(share: float) -> None:
+    customers = [*range(5_000), 7]
+    entry_nos = [1 + c % 3 for c in range(5_000)] + [2]
+    expected = [in_holdout("sample", c, n, share) for c, n in zip(customers, entry_nos, strict=True)]
+    assert holdouts("sample", customers, entry_nos, share) == expected
+
+
+def test_an_entry_whose_hash_is_the_share_itself_is_not_held_out() -> None:
+    share = _share_of("sample", 7, 2)  # the comparison is strict: just above it, it is
+    assert holdouts("sample", [7], [2], share) == [False] == [in_holdout("sample", 7, 2, share)]
+    above = math.nextafter(share, 1)
+    assert holdouts("sample", [7], [2], above) == [True] == [in_holdout("sample", 7, 2, above)]
 
 
 @pytest.mark.parametrize(
