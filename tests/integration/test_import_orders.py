@@ -12,7 +12,7 @@ from retain.bootstrap import App
 from retain.ingest.reader import ReadOptions, read_orders
 from retain.service.imports import InvalidRowsError, import_orders
 from retain.store import bulk
-from retain.store.tables import customers, order_lines, orders, products
+from retain.store.tables import customer_events, customers, order_lines, orders, products
 from tests.conftest import DATA
 
 SHOPIFY = DATA / "shopify" / "orders_export.csv"
@@ -167,3 +167,46 @@ def test_a_generic_csv_without_order_ids_is_still_idempotent(app: App, tmp_path:
         import_orders(read_orders(path, options=ReadOptions(currency="USD")), app.unit_of_work())
     assert count(app, orders) == 3
     assert count(app, customers) == 2
+
+
+def events(app: App) -> list[tuple[str, str, int]]:
+    with app.engine.connect() as connection:
+        rows = connection.execute(
+            select(customer_events.c.event, customer_events.c.ref, customer_events.c.customer_id).order_by(
+                customer_events.c.id
+            )
+        )
+        return [(event, ref, customer) for event, ref, customer in rows]
+
+
+def test_an_export_that_shows_a_payment_or_a_refund_records_it_once_for_the_flows(
+    app: App, tmp_path: Path
+) -> None:
+    pending = tmp_path / "pending.csv"
+    pending.write_text(
+        SHOPIFY.read_text(encoding="utf-8").replace(
+            "#1002,john.smith@example.org,paid,2025-02-01 18:40:10 +0100,",
+            "#1002,john.smith@example.org,pending,,",
+        ),
+        encoding="utf-8",
+    )
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    load(app, pending, now=at)
+    assert events(app) == []  # a first import is history, not news
+    load(app, SHOPIFY, now=at)
+    with app.engine.connect() as connection:
+        order = connection.execute(select(orders).where(orders.c.external_id == "5100000002")).one()
+        when = connection.scalar(select(customer_events.c.at))
+    assert events(app) == [("order_paid", str(order.id), order.customer_id)]
+    assert when is not None
+    assert when.replace(tzinfo=UTC) == at
+    result = load(app, UPDATED, now=at)
+    assert [(c.newly_paid, c.refunded_before, c.refunded_now) for c in result.counts.changes] == [  # type: ignore[attr-defined]
+        (False, 0, 1507)
+    ]
+    refund = ("refunded", f"{order.id}:import:1507", order.customer_id)
+    assert events(app) == [("order_paid", str(order.id), order.customer_id), refund]
+    load(app, UPDATED, now=at)
+    load(app, SHOPIFY, now=at)  # an older export again: a smaller refund is no news
+    load(app, UPDATED, now=at)  # and the same refund seen anew is the same event
+    assert events(app) == [("order_paid", str(order.id), order.customer_id), refund]

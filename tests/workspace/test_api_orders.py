@@ -200,18 +200,18 @@ def test_an_order_another_request_wrote_at_the_same_moment_is_written_again(
 ) -> None:
     attempts: list[int] = []
 
-    def racing(parsed: Any, uow: Any) -> Any:
+    def racing(parsed: Any, uow: Any, **options: Any) -> Any:
         attempts.append(1)
         if len(attempts) % 2:  # the first of each pair loses the race for the unique number
             raise IntegrityError("INSERT INTO orders", {}, Exception("duplicate key"))
-        return import_orders(parsed, uow)
+        return import_orders(parsed, uow, **options)
 
     monkeypatch.setattr("retain.web.api.orders.import_orders", racing)
     client = ApiShop(sqlite_app).client("ingest")
     assert client.post("/api/v1/orders", json=order()).status_code == 201
     assert count(sqlite_app, orders) == 1
 
-    def always(parsed: Any, uow: Any) -> Any:
+    def always(parsed: Any, uow: Any, **options: Any) -> Any:
         raise IntegrityError("INSERT INTO orders", {}, Exception("duplicate key"))
 
     monkeypatch.setattr("retain.web.api.orders.import_orders", always)

@@ -92,7 +92,7 @@ def orders_command(
         rejects,
         lambda app_: read_orders(file, fmt, options),
         lambda app_, parsed, sinks: import_orders(
-            parsed, app_.unit_of_work(), skip_invalid=skip_invalid, **sinks
+            parsed, app_.unit_of_work(), skip_invalid=skip_invalid, now=app_.now(), **sinks
         ),
     )
 

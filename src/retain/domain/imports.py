@@ -14,6 +14,25 @@ class RowError:
     reason: str
 
 
+# Financial statuses of an order that was paid in full at some point.
+PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """A known order that an import found newly paid, or refunded beyond what was known."""
+
+    order_id: int
+    customer_id: int | None
+    newly_paid: bool
+    refunded_before: int  # minor units
+    refunded_now: int
+
+    @property
+    def more_refunded(self) -> bool:
+        return self.refunded_now > self.refunded_before
+
+
 @dataclass(slots=True)
 class ImportCounts:
     customers_created: int = 0
@@ -25,6 +44,7 @@ class ImportCounts:
     orders_unchanged: int = 0
     lines_written: int = 0
     codes_redeemed: int = 0  # single-use discount codes the new orders carried
+    changes: list[OrderChange] = field(default_factory=list)  # payments and refunds found
 
 
 @dataclass(slots=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
-from retain.domain.imports import ImportCounts, ImportResult, RowError
+from retain.domain.imports import ImportCounts, ImportResult, OrderChange, RowError
 from retain.service.batch import OrderBatch, ParsedFile
 from retain.service.ports import Progress, UnitOfWork, no_progress
 
@@ -99,6 +99,26 @@ def import_products(
     return _result(parsed, counts)
 
 
+def change_events(changes: list[OrderChange], at: datetime) -> list[dict[str, Any]]:
+    """``order_paid`` and ``refunded`` events for the changes an import found. A paid
+    order's event is keyed by the order, as the webhook's is, so it is recorded once
+    however the news arrives; a refund by the order and the amount now refunded."""
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        if change.customer_id is None:
+            continue
+        if change.newly_paid:
+            rows.append(_event(change, "order_paid", str(change.order_id), at))
+        if change.more_refunded:
+            rows.append(_event(change, "refunded", f"{change.order_id}:import:{change.refunded_now}", at))
+    return rows
+
+
+def _event(change: OrderChange, event: str, ref: str, at: datetime) -> dict[str, Any]:
+    data = {"order_id": change.order_id}
+    return {"customer_id": change.customer_id, "event": event, "at": at, "ref": ref, "data": data}
+
+
 def import_orders(
     parsed: ParsedFile[OrderBatch],
     uow: UnitOfWork,
@@ -106,12 +126,19 @@ def import_orders(
     skip_invalid: bool = False,
     write_rejects: RejectSink | None = None,
     progress: Progress = no_progress,
+    now: datetime | None = None,
 ) -> ImportResult:
-    """Write a parsed file's orders in one transaction: all of them, or none on failure."""
+    """Write a parsed file's orders in one transaction: all of them, or none on failure.
+
+    A known order found paid, or refunded beyond what was stored, becomes an ``order_paid``
+    or ``refunded`` event (at ``now``) for the flows that start on them, as a store's
+    webhook would.
+    """
 
     def write(u: UnitOfWork) -> ImportCounts:
         counts = u.orders.write_batch(parsed.batch, progress)
         counts.codes_redeemed = u.codes.redeem()
+        u.events.add(change_events(counts.changes, now or datetime.now(UTC)))
         return counts
 
     counts = _write(parsed, uow, skip_invalid, write_rejects, write)

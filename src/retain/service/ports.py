@@ -59,9 +59,19 @@ class DiscountCodeStore(Protocol):
     def listing(self, unredeemed_only: bool = False) -> list[dict[str, object]]: ...
 
 
+class EventLog(Protocol):
+    def add(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Record customer events (customer_id, event, at, ref, data), each (event, ref)
+        once; returns how many were new."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderWriter: ...
+
+    @property
+    def events(self) -> EventLog: ...
 
     @property
     def directory(self) -> DirectoryWriter: ...

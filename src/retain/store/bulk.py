@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from retain.domain.imports import ImportCounts
+from retain.domain.imports import PAID_STATUSES, ImportCounts, OrderChange
 from retain.service.batch import OrderBatch
 from retain.service.ports import Progress
 from retain.store.bulk_base import LOOKUP_CHUNK, WRITE_CHUNK, BulkWriter
@@ -130,7 +130,27 @@ class BulkOrderWriter(BulkWriter):
         counts.orders_created = new.height
         counts.orders_updated = changed.height
         counts.orders_unchanged = rows.height - new.height - changed.height
+        counts.changes = self._payments_and_refunds(changed)
         return new, changed.drop("__old_hash")
+
+    def _payments_and_refunds(self, changed: pl.DataFrame) -> list[OrderChange]:
+        """The changed orders now paid that were not, or refunded beyond what was stored."""
+        if changed.height == 0:
+            return []
+        old = self.lookup(orders, "id", changed["id"].to_list(), "financial_status", "paid_at", "refunded")
+        both = changed.select("id", "customer_id", "financial_status", "paid_at", "refunded").join(
+            old, on="id", suffix="_old"
+        )
+        found = both.select(
+            "id",
+            "customer_id",
+            (_paid("financial_status", "paid_at") & ~_paid("financial_status_old", "paid_at_old")).alias(
+                "paid"
+            ),
+            pl.col("refunded_old").fill_null(0),
+            pl.col("refunded").fill_null(0),
+        ).filter(pl.col("paid") | (pl.col("refunded") > pl.col("refunded_old")))
+        return [OrderChange(*row) for row in found.sort("id").iter_rows()]
 
     def _write_orders(self, new: pl.DataFrame, changed: pl.DataFrame, progress: Progress) -> None:
         """Inserts the new orders; updates the changed ones and drops their old lines."""
@@ -150,6 +170,12 @@ class BulkOrderWriter(BulkWriter):
             self.connection.exec_driver_sql(
                 f"DELETE FROM {order_lines.name} WHERE order_id IN ({marks})", tuple(part)
             )
+
+
+def _paid(status: str, paid_at: str) -> pl.Expr:
+    return pl.col(paid_at).is_not_null() | pl.col(status).str.to_lowercase().is_in(
+        sorted(PAID_STATUSES)
+    ).fill_null(False)
 
 
 def _line_rows(batch: pl.DataFrame, order_ids: pl.DataFrame, product_ids: pl.DataFrame) -> pl.DataFrame:

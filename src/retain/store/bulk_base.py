@@ -34,7 +34,8 @@ _POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {
     "name": pl.String, "phone": pl.String, "marketing_consent": pl.Boolean,
     "consent_at": _UTC, "created_at": _UTC, "title": pl.String, "category": pl.String,
     "price": pl.Int64, "content_hash": pl.String, "timezone": pl.String, "birthday": pl.Date,
-    "attributes": pl.String, "consent_source": pl.String,
+    "attributes": pl.String, "consent_source": pl.String, "financial_status": pl.String,
+    "paid_at": _UTC, "refunded": pl.Int64,
 }  # fmt: skip
 
 

@@ -28,3 +28,11 @@ def add_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     for part in chunks(fresh):
         connection.execute(insert(customer_events), list(part))
     return len(fresh)
+
+
+class SqlEvents:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, rows: Sequence[dict[str, Any]]) -> int:
+        return add_events(self.connection, rows)

@@ -15,6 +15,7 @@ from retain.store.bulk import BulkOrderWriter
 from retain.store.bulk_directory import BulkDirectoryWriter
 from retain.store.db import WRITE_LOCK
 from retain.store.discounts import SqlDiscountCodes
+from retain.store.events import SqlEvents
 from retain.store.feedback import SqlFeedback
 from retain.store.flow_triggers import SqlTriggers
 from retain.store.flows import SqlFlows
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
             self.connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         self._transaction: RootTransaction = self.connection.begin()
         self.orders = BulkOrderWriter(self.connection)
+        self.events = SqlEvents(self.connection)
         self.directory = BulkDirectoryWriter(self.connection)
         self.segments = SqlSegments(self.connection)
         self.scores = SqlScores(self.connection)

@@ -227,10 +227,10 @@ def take_order(ws: Workspace, body: OrderIn) -> tuple[bool, dict[str, Any]]:
         raise ApiError(422, "invalid_order", "; ".join(reasons) or "the order is invalid")
     parsed = ParsedFile(format="api", rows=raw.height, batch=build_batch(good), rejects=rejects)
     try:
-        result = import_orders(parsed, ws.app.unit_of_work())
+        result = import_orders(parsed, ws.app.unit_of_work(), now=ws.app.now())
     except IntegrityError:  # the same order written by another request at that moment
         try:
-            result = import_orders(parsed, ws.app.unit_of_work())
+            result = import_orders(parsed, ws.app.unit_of_work(), now=ws.app.now())
         except IntegrityError:
             raise ApiError(409, "conflict", "the order changed while it was written: send it again") from None
     with ws.app.engine.connect() as connection:
