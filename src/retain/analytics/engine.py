@@ -118,7 +118,9 @@ class Analytics:
         self.connection = duckdb.connect()
         # Stored instants are zone-less UTC; DuckDB would otherwise read them in the machine's zone.
         self.connection.execute("SET TimeZone = 'UTC'")
-        self.connection.register("orders", orders.cast(ORDERS_SCHEMA))
+        # Kept as Arrow too: the models' summary reads the columns as arrays, without a query.
+        self.orders: pa.Table = orders.cast(ORDERS_SCHEMA)
+        self.connection.register("orders", self.orders)
         self.connection.register("scores", (scores if scores is not None else SCORES_SCHEMA.empty_table()))
         self._currencies: list[str] | None = None
 
