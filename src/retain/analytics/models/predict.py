@@ -31,7 +31,7 @@ from retain.analytics.models.bgnbd import BetaGeoModel
 from retain.analytics.models.gamma_gamma import GammaGammaModel
 from retain.analytics.models.grouping import Groups, group_rows
 from retain.analytics.models.numerics import FitError
-from retain.analytics.models.summary import calibration_summary
+from retain.analytics.models.summary import Summary, calibration_summary
 from retain.domain.money import exponent
 
 Array = npt.NDArray[np.float64]
@@ -104,9 +104,35 @@ def score_customers(
             f"only {len(summary)} customers ordered by {as_of}; predictions need at least {MIN_CUSTOMERS}"
         )
     scale = 10 ** exponent(currency)
-    spend_per_order = summary.mean_repeat_spend / scale
     orders_model = BetaGeoModel().fit(summary.x, summary.t_x, summary.T)
-    spend_model = GammaGammaModel().fit(summary.x, spend_per_order)
+    spend_model = GammaGammaModel().fit(summary.x, summary.mean_repeat_spend / scale)
+    return score(
+        summary,
+        orders_model,
+        spend_model,
+        as_of,
+        currency,
+        horizon_days,
+        yearly_discount_rate,
+        gross_margin,
+        churn_horizon_days,
+    )
+
+
+def score(
+    summary: Summary,
+    orders_model: BetaGeoModel,
+    spend_model: GammaGammaModel,
+    as_of: date,
+    currency: str,
+    horizon_days: int = 365,
+    yearly_discount_rate: float = 0.1,
+    gross_margin: float | None = None,
+    churn_horizon_days: int = 90,
+) -> Scores:
+    """Every customer of ``summary`` (in days, up to ``as_of``) scored with fitted models."""
+    scale = 10 ** exponent(currency)
+    spend_per_order = summary.mean_repeat_spend / scale
     x, t_x, T = summary.x, summary.t_x, summary.T
     alive = orders_model.p_alive(x, t_x, T)
     pairs = group_rows(x, T)  # what the expectations depend on, besides P(alive)
