@@ -23,6 +23,8 @@ from retain.store.tables import customer_scores, customers, flow_entries, orders
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 # Around the chunk boundaries: SQLite reads ids in runs of CHUNK.
+# Text that CSV and JSON both have to escape.
+ODD = 'a, "b"\n\tc\\d é,'
 IDS = [*range(1, 40), *range(CHUNK - 20, CHUNK + 20), *range(2 * CHUNK - 5, 2 * CHUNK + 30)]
 
 
@@ -229,7 +231,7 @@ def test_entrants_of_every_flow_are_written_in_order(connection: Connection) -> 
         [
             Entrants("thanks", [a, b], [1, 3], [False, True], [{"order_id": 7, "first_order": True}, {}]),
             Entrants("empty", [], [], [], []),
-            Entrants("birthday", [c, a], [1, 1], [True, False], [{"date": "2026-06-01"}, {}]),
+            Entrants("birthday", [c, a], [1, 1], [True, False], [{"date": "2026-06-01"}, {"note": ODD}]),
         ],
     )
     query = select(
@@ -256,7 +258,7 @@ def test_entrants_of_every_flow_are_written_in_order(connection: Connection) -> 
         ),
         ("thanks", b, 3, NOW, True, "holdout", 0, None, NOW, {}, None, None),
         ("birthday", c, 1, NOW, True, "holdout", 0, None, NOW, {"date": "2026-06-01"}, None, None),
-        ("birthday", a, 1, NOW, False, "active", 0, NOW, None, {}, None, None),
+        ("birthday", a, 1, NOW, False, "active", 0, NOW, None, {"note": ODD}, None, None),
     ]
     raw = connection.exec_driver_sql("SELECT CAST(context AS TEXT) FROM flow_entries ORDER BY id").scalars()
     assert [json.loads(text) for text in raw] == [r[9] for r in rows]

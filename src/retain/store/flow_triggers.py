@@ -30,8 +30,9 @@ _SCORE_FACTS = (
 )
 
 
-def rows_among(connection: Connection, sql: str, ids: Sequence[Any], *params: Any) -> list[Any]:
-    """The rows of ``sql`` for the ``ids`` its ``{ids}`` stands for, each result fetched whole.
+def rows_among(connection: Connection, sql: str, ids: Sequence[int], *params: Any) -> list[Any]:
+    """The rows of ``sql`` for the ``ids`` (integers) its ``{ids}`` stands for, each result
+    fetched whole.
 
     Straight to the driver: through SQLAlchemy, a parameter compiled per id and a row built
     and processed per result were most of what planning a day cost. ``{ids}`` becomes one
@@ -46,7 +47,11 @@ def rows_among(connection: Connection, sql: str, ids: Sequence[Any], *params: An
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "postgresql":
-            cursor.execute(sql.replace("?", "%s").format(ids="= ANY(%s)"), (*head, list(ids), *tail))
+            # The array as its text: the driver's list adapter ran a regular expression per id.
+            array = "{" + ",".join(map(str, ids)) + "}"
+            cursor.execute(
+                sql.replace("?", "%s").format(ids="= ANY(CAST(%s AS BIGINT[]))"), (*head, array, *tail)
+            )
             return list(cursor.fetchall())
         found: list[Any] = []
         for part in chunks(ids):
@@ -171,7 +176,7 @@ class SqlTriggers:
             query = select(customer_scores.c.customer_id).where(customer_scores.c.expected_next_order == day)
         else:
             raise ValueError(f"no customer date {field!r}")
-        return sorted(self.connection.scalars(query))
+        return sorted(self.connection.scalars(query).all())
 
     def _first_order_anniversaries(self, day: date) -> list[int]:
         """Customers whose first order that was not cancelled fell on ``day``'s month and
@@ -230,10 +235,11 @@ class SqlTriggers:
             conditions.append(column < below)
         if entry is not None:
             conditions.append(_score_rule(entry, 10 ** exponent(currency)))
-        return sorted(self.connection.scalars(select(customer_scores.c.customer_id).where(and_(*conditions))))
+        query = select(customer_scores.c.customer_id).where(and_(*conditions))
+        return sorted(self.connection.scalars(query).all())
 
     def everyone(self) -> list[int]:
-        return sorted(self.connection.scalars(select(customers.c.id)))
+        return sorted(self.connection.scalars(select(customers.c.id)).all())
 
     def facts(
         self, customer_ids: Sequence[int], now: datetime, currency: str, fields: Collection[str] | None = None
@@ -246,8 +252,12 @@ class SqlTriggers:
         ids = sorted(found)
         if wanted & ORDER_FACTS:
             rows = rows_among(self.connection, _ORDER_FACTS, ids, stamp(now, self.connection))
+            units: dict[str, int] = {}  # minor units in a major one, per currency
             for customer, count, net, first, last, spent in rows:
-                revenue = float(to_decimal(int(net or 0), spent))
+                if spent not in units:
+                    units[spent] = 10 ** exponent(spent)
+                # Both divisions round the same fraction once: the float of to_decimal's value.
+                revenue = int(net or 0) / units[spent]
                 found[customer].update(
                     orders=int(count), revenue=revenue, average_order_value=revenue / int(count),
                     days_since_first_order=(now - utc(first)).days,
