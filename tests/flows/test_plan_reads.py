@@ -157,15 +157,17 @@ def test_facts_are_those_a_query_at_a_time_finds(connection: Connection) -> None
     assert sum(1 for f in facts.values() if f["orders"] > 1) > 20
     assert sum(1 for f in facts.values() if "p_alive" in f) > 80
     assert any(f["orders"] == 0 for f in facts.values())
-    # Only the kinds asked for.
-    assert SqlTriggers(connection).facts(ids, NOW, "EUR", {"orders"}) == {
-        c: {k: v for k, v in f.items() if k not in ("p_alive", "churn_probability", "predicted_orders",
-                                                        "predicted_clv")}
-        for c, f in expected.items()
-    }  # fmt: skip
-    assert SqlTriggers(connection).facts(ids, NOW, "EUR", {"p_alive"}) == {
-        c: {k: f[k] for k in ("p_alive", "churn_probability", "predicted_orders", "predicted_clv") if k in f}
-        for c, f in expected.items()
+    # Only the kinds asked for; of the order facts, the count alone when that is all.
+    scored = ("p_alive", "churn_probability", "predicted_orders", "predicted_clv")
+    triggers = SqlTriggers(connection)
+    assert triggers.facts(ids, NOW, "EUR", {"revenue", "orders"}) == {
+        c: {k: v for k, v in f.items() if k not in scored} for c, f in expected.items()
+    }
+    assert triggers.facts(ids, NOW, "EUR", {"orders"}) == {
+        c: {"orders": f["orders"]} for c, f in expected.items()
+    }
+    assert triggers.facts(ids, NOW, "EUR", {"p_alive"}) == {
+        c: {k: f[k] for k in scored if k in f} for c, f in expected.items()
     }
     assert SqlTriggers(connection).facts([], NOW, "EUR") == {}
 

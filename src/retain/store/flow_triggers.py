@@ -24,6 +24,10 @@ _ORDER_FACTS = (
     "SELECT customer_id, count(*), sum(total - refunded), min(placed_at), max(placed_at), max(currency)"
     " FROM orders WHERE customer_id {ids} AND cancelled_at IS NULL AND placed_at <= ? GROUP BY customer_id"
 )
+_ORDER_COUNTS = (
+    "SELECT customer_id, count(*) FROM orders"
+    " WHERE customer_id {ids} AND cancelled_at IS NULL AND placed_at <= ? GROUP BY customer_id"
+)
 _SCORE_FACTS = (
     "SELECT customer_id, p_alive, churn_probability, predicted_orders, predicted_clv"
     " FROM customer_scores WHERE customer_id {ids}"
@@ -246,11 +250,17 @@ class SqlTriggers:
     ) -> dict[int, dict[str, Any]]:
         """What conditions may test about each customer, as of ``now``: order counts and
         revenue (in the currency's major unit, net of refunds), days since the first and
-        last order, and the latest scores; only the kinds ``fields`` names, when given."""
+        last order, and the latest scores; only the kinds ``fields`` names, when given, and
+        of the order facts only the count when that is the one named."""
         found: dict[int, dict[str, Any]] = {c: {} for c in customer_ids}
         wanted = set(fields) if fields is not None else ORDER_FACTS | SCORE_FACTS
         ids = sorted(found)
-        if wanted & ORDER_FACTS:
+        if wanted & ORDER_FACTS == {"orders"}:  # a count alone: no sums or times to read and convert
+            for customer, count in rows_among(
+                self.connection, _ORDER_COUNTS, ids, stamp(now, self.connection)
+            ):
+                found[customer]["orders"] = int(count)
+        elif wanted & ORDER_FACTS:
             rows = rows_among(self.connection, _ORDER_FACTS, ids, stamp(now, self.connection))
             units: dict[str, int] = {}  # minor units in a major one, per currency
             for customer, count, net, first, last, spent in rows:
