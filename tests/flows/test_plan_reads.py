@@ -266,3 +266,27 @@ def test_entrants_of_every_flow_are_written_in_order(connection: Connection) -> 
     assert [json.loads(text) for text in raw] == [r[9] for r in rows]
     SqlFlows(connection).enter(NOW, [Entrants("none", [], [], [], [])])  # nothing to write
     assert connection.scalar(select(func.count()).select_from(flow_entries)) == 4
+
+
+def test_recorded_orders_know_each_customers_first(connection: Connection) -> None:
+    _store(connection)
+    kept = connection.execute(
+        select(orders.c.id, orders.c.customer_id, orders.c.placed_at, orders.c.total, orders.c.currency)
+        .where(orders.c.cancelled_at.is_(None))
+        .order_by(orders.c.customer_id, orders.c.placed_at, orders.c.id)
+    ).all()
+    first: dict[int, int] = {}
+    for row in kept:  # the earliest order not cancelled, then the lowest id
+        first.setdefault(row.customer_id, row.id)
+    triggers = SqlTriggers(connection)
+    assert triggers.record_orders(NOW - timedelta(days=6 * 365), NOW + timedelta(days=10)) == len(kept)
+    events = triggers.events_after(0, limit=100_000)
+    assert {(e.customer_id, e.at, e.data["order_id"]) for e in events} == {
+        (r.customer_id, r.placed_at, r.id) for r in kept
+    }
+    assert {e.data["order_id"] for e in events if e.data["first_order"]} == set(first.values())
+    assert len(first) > 80
+    assert len({r.customer_id for r in kept if r.customer_id > CHUNK}) > 30
+    totals = {r.id: float(to_decimal(r.total, r.currency)) for r in kept}
+    assert all(e.data["order_total"] == totals[e.data["order_id"]] for e in events)
+    assert triggers.record_orders(NOW - timedelta(days=6 * 365), NOW + timedelta(days=10)) == 0

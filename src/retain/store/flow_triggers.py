@@ -24,6 +24,10 @@ _ORDER_FACTS = (
     "SELECT customer_id, count(*), sum(total - refunded), min(placed_at), max(placed_at), max(currency)"
     " FROM orders WHERE customer_id {ids} AND cancelled_at IS NULL AND placed_at <= ? GROUP BY customer_id"
 )
+_FIRST_ORDERS = (
+    "SELECT customer_id, id FROM orders WHERE customer_id {ids} AND cancelled_at IS NULL"
+    " ORDER BY customer_id, placed_at, id"
+)
 _ORDER_COUNTS = (
     "SELECT customer_id, count(*) FROM orders"
     " WHERE customer_id {ids} AND cancelled_at IS NULL AND placed_at <= ? GROUP BY customer_id"
@@ -110,9 +114,7 @@ class SqlTriggers:
             )
             known.update(self.connection.scalars(query))
         fresh = [row for row in placed if str(row.id) not in known]
-        firsts: dict[int, int] = {}
-        for part in chunks(sorted({row.customer_id for row in fresh})):
-            firsts.update(self._first_orders(part))
+        firsts = self._first_orders(sorted({row.customer_id for row in fresh}))
         rows = [
             {
                 "customer_id": row.customer_id, "event": "order_placed", "at": row.placed_at,
@@ -132,13 +134,8 @@ class SqlTriggers:
 
     def _first_orders(self, customer_ids: Sequence[int]) -> dict[int, int]:
         """Each customer's first order that was not cancelled (the earliest, then lowest id)."""
-        rows = self.connection.execute(
-            select(orders.c.customer_id, orders.c.id)
-            .where(orders.c.customer_id.in_(customer_ids), orders.c.cancelled_at.is_(None))
-            .order_by(orders.c.customer_id, orders.c.placed_at, orders.c.id)
-        )
         first: dict[int, int] = {}
-        for customer, order in rows:
+        for customer, order in rows_among(self.connection, _FIRST_ORDERS, customer_ids):
             first.setdefault(customer, order)
         return first
 
