@@ -94,17 +94,23 @@ def _orders(rows: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     line_text = pl.concat_str(
         "position", "product_key", "title", "quantity", "unit_price", "line_discount", separator="\x1f"
     )
-    per_order = (
-        lines.group_by("order_external_id")
-        .agg(
-            pl.col("quantity").sum().alias("__items"),
-            (pl.col("quantity") * pl.col("unit_price") - pl.col("line_discount")).sum().alias("__amount"),
-            line_text.alias("__lines"),  # a list, joined below: cheaper than joining inside the group-by
-        )
-        .with_columns(pl.col("__lines").list.join("\x1e"))
+    sums = (
+        pl.col("quantity").sum().alias("__items"),
+        (pl.col("quantity") * pl.col("unit_price") - pl.col("line_discount")).sum().alias("__amount"),
+        line_text.alias("__lines"),  # a list, joined below: cheaper than joining inside the group-by
     )
     heads = _heads(rows, *_ORDER_CELLS)  # exactly one per order
-    orders = heads.join(per_order, left_on="order_key", right_on="order_external_id", how="left")
+    # Exports list each order's lines together, in the orders' order: then the runs of one
+    # order's lines, numbered, are the groups, and they line up with the order rows, so
+    # neither the group-by nor the join needs to hash the texts.
+    key, joined = pl.col("order_external_id"), pl.col("__lines").list.join("\x1e")
+    runs = lines.group_by(key.rle_id().alias("__run"), maintain_order=True).agg(key.first(), *sums)
+    if runs["order_external_id"].equals(heads["order_key"]):
+        per_order = runs.drop("__run", "order_external_id").with_columns(joined)
+        orders = pl.concat([heads, per_order], how="horizontal")
+    else:
+        per_order = lines.group_by(key).agg(*sums).with_columns(joined)
+        orders = heads.join(per_order, left_on="order_key", right_on="order_external_id", how="left")
     orders = orders.select(
         pl.col("order_key").alias("external_id"),
         _CUSTOMER_KEY.alias("customer_key"),
