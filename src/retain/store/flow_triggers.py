@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, and_, extract, func, insert, n
 from retain.domain.conditions import Condition, Group
 from retain.domain.flow_runs import Event
 from retain.domain.money import exponent, to_decimal
-from retain.store.sets import among, chunks
+from retain.store.sets import among, chunks, rows_among, stamp, utc
 from retain.store.tables import customer_events, customer_scores, customers, orders, segment_changes
 
 ORDER_FACTS = frozenset(
@@ -36,55 +36,6 @@ _SCORE_FACTS = (
     "SELECT customer_id, p_alive, churn_probability, predicted_orders, predicted_clv"
     " FROM customer_scores WHERE customer_id {ids}"
 )
-
-
-def rows_among(connection: Connection, sql: str, ids: Sequence[int], *params: Any) -> list[Any]:
-    """The rows of ``sql`` for the ``ids`` (integers) its ``{ids}`` stands for, each result
-    fetched whole.
-
-    Straight to the driver: through SQLAlchemy, a parameter compiled per id and a row built
-    and processed per result were most of what planning a day cost. ``{ids}`` becomes one
-    array parameter (``= ANY``) on PostgreSQL, ``IN (?, ...)`` over chunks of ids on SQLite.
-    ``sql`` marks its other ``params`` with ``?``, in order; the ids take their place among
-    them. Times go in as ``stamp`` makes them and come back as ``utc`` reads them.
-    """
-    if not ids:
-        return []
-    before = sql[: sql.index("{ids}")].count("?")
-    head, tail = params[:before], params[before:]
-    cursor = connection.connection.cursor()
-    try:
-        if connection.dialect.name == "postgresql":
-            # The array as its text: the driver's list adapter ran a regular expression per id.
-            array = "{" + ",".join(map(str, ids)) + "}"
-            cursor.execute(
-                sql.replace("?", "%s").format(ids="= ANY(CAST(%s AS BIGINT[]))"), (*head, array, *tail)
-            )
-            return list(cursor.fetchall())
-        found: list[Any] = []
-        for part in chunks(ids):
-            cursor.execute(sql.format(ids=f"IN ({', '.join('?' * len(part))})"), (*head, *part, *tail))
-            found.extend(cursor.fetchall())
-        return found
-    finally:
-        cursor.close()
-
-
-def stamp(moment: datetime, connection: Connection) -> Any:
-    """``moment`` as the driver takes it for a time column: naive UTC text on SQLite, as
-    SQLAlchemy stores it there (so text comparisons order it right), itself elsewhere."""
-    if connection.dialect.name != "sqlite":
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
-def utc(value: Any) -> Any:
-    """A time column's value as the driver returned it, as an aware UTC datetime (None stays)."""
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite: naive UTC text (read with its zone: 4 times faster than replace)
-        return datetime.fromisoformat(value + "+00:00")
-    return value.astimezone(UTC)
 
 
 class SqlTriggers:
