@@ -151,18 +151,13 @@ def offer_from(data: Mapping[str, Any]) -> Offer:
     )  # fmt: skip
 
 
-def in_holdout(flow: str, customer_id: int, entry_no: int, share: float) -> bool:
-    """The same answer every time for the same entry: a hash, not a random draw."""
-    digest = hashlib.sha256(f"{flow}:{customer_id}:{entry_no}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
-
-
 def holdouts(flow: str, customers: Sequence[int], entry_nos: Sequence[int], share: float) -> list[bool]:
-    """``in_holdout`` for many entries of one flow: a day can enter hundreds of thousands.
+    """Whether each entry of ``flow`` is held out: the same answer every time for the same
+    entry (a hash, not a random draw). An entry is held out when the first eight bytes of
+    the SHA-256 of ``flow:customer:entry_no``, as a fraction of 2**64, are below ``share``.
 
-    The hash's first eight bytes are compared, as bytes, with the smallest value whose
-    share (divided as ``in_holdout`` divides) is not below ``share``; the same answers,
-    without a division and an integer per entry."""
+    A day can enter hundreds of thousands, so the bytes are compared, as bytes, with the
+    smallest value whose fraction is not below ``share``: no division or integer per entry."""
     threshold = _holdout_threshold(share)
     if threshold == 0:
         return [False] * len(customers)
