@@ -46,9 +46,15 @@ def scaled_amount(name: str) -> pl.Expr:
 
 def amount_from_scaled(name: str, scaled: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(minor units, is_bad): more decimals than the currency has (12.345 USD) is bad, not rounded."""
-    minor = scaled.cast(pl.Int64, strict=False)
-    bad = pl.col(name).is_not_null() & (minor.is_null() | (scaled != scaled.round(0)).fill_null(True))
-    return pl.when(bad).then(None).otherwise(minor), bad
+    value = _minor_units(scaled)
+    return value, _unreadable(name, value)
+
+
+def _minor_units(scaled: pl.Expr) -> pl.Expr:
+    """The whole number of minor units, or null: for an empty cell, an unreadable one, or
+    one with more decimals than the currency has."""
+    fractional = (scaled != scaled.round(0)).fill_null(True)
+    return pl.when(fractional).then(None).otherwise(scaled.cast(pl.Int64, strict=False))
 
 
 def parse_amount(name: str) -> tuple[pl.Expr, pl.Expr]:
@@ -134,14 +140,7 @@ def _parsers() -> list[pl.Expr]:
     a separate is-bad column would parse every cell a second time.
     """
     out: list[pl.Expr] = [pl.col("email").str.to_lowercase().alias("__v_email")]
-    for name in _TYPED_FIELDS:
-        scaled = pl.col(f"__dec_{name}")
-        # As ``amount_from_scaled``: the value is null where that says bad, or where the
-        # cell is empty (there, too, the decimal is null).
-        fractional = (scaled != scaled.round(0)).fill_null(True)
-        out.append(
-            pl.when(fractional).then(None).otherwise(scaled.cast(pl.Int64, strict=False)).alias(f"__v_{name}")
-        )
+    out += [_minor_units(pl.col(f"__dec_{name}")).alias(f"__v_{name}") for name in _TYPED_FIELDS]
     out += [
         pl.col(name).cast(pl.Int64, strict=False).alias(f"__v_{name}") for name in ("quantity", "item_count")
     ]
