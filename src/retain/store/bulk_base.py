@@ -28,6 +28,7 @@ _CACHE_SET = "retain_cache_size_set"  # in the connection's info: the pragma bel
 _NULL = float("nan")  # what SQLite stores as NULL, see ``flat_values``
 _FEW = 1000
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.6f"  # how SQLAlchemy stores DateTime on SQLite
+_CSV_TIME = "%Y-%m-%d %H:%M:%S%.6f%z"  # how COPY reads a time with its zone
 # The polars type of every column a writer reads back.
 _POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {
     "id": pl.Int64, "external_id": pl.String, "email": pl.String, "key": pl.String,
@@ -224,14 +225,18 @@ class BulkWriter:
         return cells
 
     def copy(self, table: Table, frame: pl.DataFrame, progress: Progress | None) -> None:
-        """PostgreSQL's COPY, inside the current transaction: an order of magnitude faster."""
+        """PostgreSQL's COPY, inside the current transaction: an order of magnitude faster.
+
+        The rows go as the CSV Polars writes: sending them as tuples took the client as long
+        as the server took to store them, on the cores they share. An empty text is quoted
+        and a null is not, so COPY tells them apart."""
         driver = self.connection.connection.driver_connection
-        sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN"
+        sql = f"COPY {table.name} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)"
         with driver.cursor() as cursor:  # type: ignore[union-attr]
             for start in range(0, frame.height, WRITE_CHUNK):
+                part = frame.slice(start, WRITE_CHUNK)
                 with cursor.copy(sql) as copy:
-                    for row in frame.slice(start, WRITE_CHUNK).iter_rows():
-                        copy.write_row(row)
+                    copy.write(part.write_csv(include_header=False, null_value="", datetime_format=_CSV_TIME))
                 if progress is not None:
                     progress(table.name, min(start + WRITE_CHUNK, frame.height), frame.height)
 

@@ -15,9 +15,8 @@ from retain.domain.flow_runs import Entrants, History, Outcome, Queued, Run, off
 from retain.domain.loyalty import Change
 from retain.store.bulk_base import BulkWriter
 from retain.store.discounts import SqlDiscountCodes
-from retain.store.flow_triggers import rows_among, utc
 from retain.store.loyalty import REFERRAL_CODE_DAYS, SqlLoyalty
-from retain.store.sets import among, chunks
+from retain.store.sets import among, chunks, rows_among, utc
 from retain.store.tables import (
     cursors,
     flow_actions,
@@ -88,10 +87,7 @@ class SqlFlows:
             pl.when(held).then(at).otherwise(None).alias("finished_at"),
             "context",
         )  # fmt: skip
-        if self._postgres:
-            _copy_csv(self.connection, frame)
-        else:
-            BulkWriter(self.connection).write_rows(flow_entries, frame, None)
+        BulkWriter(self.connection).write_rows(flow_entries, frame, None)
         if self._postgres and frame.height > 10_000:
             # Fresh statistics, or the planner misjudges the claim query after a big entry.
             self.connection.execute(text("ANALYZE flow_entries"))
@@ -410,20 +406,6 @@ def _entry_frame(entrants: Entrants) -> pl.DataFrame:
         schema=_ENTRANTS, orient="col",
     )  # fmt: skip
 
-
-def _copy_csv(connection: Connection, frame: pl.DataFrame) -> None:
-    """New runs into PostgreSQL by COPY from the CSV Polars writes: sending rows as tuples
-    took the client as long as the server took to store them, on the cores they share."""
-    sql = f"COPY flow_entries ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)"
-    driver = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
-        for start in range(0, frame.height, _COPY_ROWS):
-            part = frame.slice(start, _COPY_ROWS)
-            copy.write(part.write_csv(include_header=False, null_value="", datetime_format=_CSV_TIME))
-
-
-_COPY_ROWS = 50_000
-_CSV_TIME = "%Y-%m-%d %H:%M:%S%.6f%z"
 
 # Statements run once per batch, with one set of parameters per row.
 _MOVE = (
